@@ -1,0 +1,48 @@
+/// The lifecycle state of a job as the API shows it.
+public enum JobState: String, Sendable, Codable, CaseIterable {
+    case active
+    case paused
+    /// A schedule with no slot left (a one-off that has fired, or past `endAt`).
+    case completed
+}
+
+/// A stored job: the user's spec plus what the server tracks about it.
+public struct Job: Sendable, Equatable {
+    public var id: JobID
+    public var revision: Int64
+    public var spec: JobSpec
+    public var state: JobState
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+    /// The last slot ticketed (or skipped); no slot at or before it is ticketed again.
+    public var watermark: Timestamp
+    public var nextFireAt: Timestamp?
+    public var lastTicket: TicketID?
+    public var lastSuccessAt: Timestamp?
+    public var lastFailureAt: Timestamp?
+
+    public init(
+        id: JobID, revision: Int64, spec: JobSpec, state: JobState, createdAt: Timestamp, updatedAt: Timestamp,
+        watermark: Timestamp, nextFireAt: Timestamp?, lastTicket: TicketID? = nil, lastSuccessAt: Timestamp? = nil,
+        lastFailureAt: Timestamp? = nil
+    ) {
+        self.id = id
+        self.revision = revision
+        self.spec = spec
+        self.state = state
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.watermark = watermark
+        self.nextFireAt = nextFireAt
+        self.lastTicket = lastTicket
+        self.lastSuccessAt = lastSuccessAt
+        self.lastFailureAt = lastFailureAt
+    }
+
+    public var name: String { spec.name }
+
+    /// The schedule resolved against this job's creation time.
+    public func schedule() throws(CronError) -> Schedule {
+        try Schedule(spec.schedule, createdAt: createdAt)
+    }
+}

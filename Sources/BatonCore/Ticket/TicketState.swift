@@ -1,0 +1,98 @@
+/// Where a ticket is in its life (CONTRACT §6):
+///
+/// ```
+/// pending ──claim──▶ running ──▶ succeeded | failed
+///    │                 │ └─failure with attempts left / lease expired─▶ retrying ──claim──▶ running
+///    └─────────────────┴──────────────────────────▶ cancelled
+/// (a slot that is not run is written directly as skipped)
+/// ```
+public enum TicketState: String, Sendable, Codable, CaseIterable {
+    /// Written by the leader (or the gateway for a manual trigger); due at `notBefore`.
+    case pending
+    /// Claimed by one executor, whose claim token alone may finish it.
+    case running
+    /// An attempt failed or its lease expired; due again at `notBefore`.
+    case retrying
+    case succeeded
+    case failed
+    case cancelled
+    /// A slot that was deliberately not run; `reason` says why.
+    case skipped
+
+    public var isFinal: Bool {
+        switch self {
+        case .pending, .running, .retrying: false
+        case .succeeded, .failed, .cancelled, .skipped: true
+        }
+    }
+
+    /// States a claim may take a ticket from.
+    public var isClaimable: Bool { self == .pending || self == .retrying }
+}
+
+/// Machine-readable reason codes recorded on tickets (CONTRACT §4, §6, §9a).
+public enum TicketReason: String, Sendable, Codable, CaseIterable {
+    case overlap
+    case misfire
+    case catchupLimit = "catchup_limit"
+    case leaseExpired = "lease_expired"
+    case commandsDisabled = "commands_disabled"
+    case timeout
+    case actionFailed = "action_failed"
+    case cancelled
+    case replaced
+    case jobDeleted = "job_deleted"
+    case handedBack = "handed_back"
+}
+
+/// How one attempt ended.
+public enum AttemptOutcome: String, Sendable, Codable, CaseIterable {
+    case succeeded
+    case failed
+    case timedOut = "timed_out"
+    case cancelled
+    case leaseExpired = "lease_expired"
+    case handedBack = "handed_back"
+}
+
+/// The pure rule for where a ticket goes after an attempt ends, shared by the executor
+/// (completion) and the scheduler's lease sweeper (expiry).
+public struct AttemptResolution: Sendable, Equatable {
+    public var state: TicketState
+    public var notBefore: Timestamp?
+    public var reason: TicketReason?
+
+    public init(state: TicketState, notBefore: Timestamp?, reason: TicketReason?) {
+        self.state = state
+        self.notBefore = notBefore
+        self.reason = reason
+    }
+
+    /// - Parameters:
+    ///   - attempt: the attempt that just ended (1-based).
+    public static func after(
+        outcome: AttemptOutcome, attempt: Int, retry: RetryPolicy, now: Timestamp
+    ) -> AttemptResolution {
+        switch outcome {
+        case .succeeded:
+            return AttemptResolution(state: .succeeded, notBefore: nil, reason: nil)
+        case .cancelled:
+            return AttemptResolution(state: .cancelled, notBefore: nil, reason: .cancelled)
+        case .handedBack:
+            return AttemptResolution(state: .pending, notBefore: now, reason: .handedBack)
+        case .failed, .timedOut, .leaseExpired:
+            let reason: TicketReason =
+                switch outcome {
+                case .timedOut: .timeout
+                case .leaseExpired: .leaseExpired
+                default: .actionFailed
+                }
+            guard attempt < retry.maxAttempts else {
+                return AttemptResolution(state: .failed, notBefore: nil, reason: reason)
+            }
+            // An expired lease is retried at once: the attempt never reported, so there is nothing to back off from.
+            let delay = outcome == .leaseExpired ? .zero : retry.delay(beforeAttempt: attempt + 1)
+            return AttemptResolution(state: .retrying, notBefore: now + delay, reason: reason)
+        }
+    }
+}

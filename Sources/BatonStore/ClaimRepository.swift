@@ -1,0 +1,173 @@
+import BatonCore
+import Foundation
+import GRDB
+
+/// A won claim: everything an executor needs to run the attempt.
+public struct ClaimedTicket: Sendable {
+    public var id: TicketID
+    public var jobID: JobID
+    public var jobName: String
+    public var revision: Int64
+    public var slot: Timestamp
+    public var manual: Bool
+    /// This attempt's number, from 1.
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var token: ClaimToken
+    public var leaseExpiresAt: Timestamp
+    /// The job as it was at the ticket's revision: every attempt runs the same action (CONTRACT §9a).
+    public var spec: JobSpec
+}
+
+/// How an executor reports the end of an attempt.
+public struct Completion: Sendable {
+    public var id: TicketID
+    public var token: ClaimToken
+    public var outcome: AttemptOutcome
+    public var status: Int?
+    public var output: String?
+    public var retry: RetryPolicy
+
+    public init(id: TicketID, token: ClaimToken, outcome: AttemptOutcome, status: Int? = nil, output: String? = nil, retry: RetryPolicy) {
+        self.id = id
+        self.token = token
+        self.outcome = outcome
+        self.status = status
+        self.output = output
+        self.retry = retry
+    }
+}
+
+public enum HeartbeatResult: Sendable, Equatable {
+    /// The lease now runs to the given time; `cancelRequested` asks the executor to stop the action.
+    case extended(until: Timestamp, cancelRequested: Bool)
+    /// The claim token no longer matches: another executor owns the ticket, or it was finished. Stop and report nothing.
+    case lost
+}
+
+/// The executor's side of the ticket state machine: claim, heartbeat, complete, hand back.
+/// Every call is batched, one transaction per batch, to keep each write lock short.
+public protocol ClaimStore: Sendable {
+    func claim(_ ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [ClaimedTicket]
+    func heartbeat(_ claims: [(TicketID, ClaimToken)], now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [TicketID: HeartbeatResult]
+    /// Returns, per ticket, whether the completion was accepted (false: fenced, the token no longer matches).
+    func complete(_ completions: [Completion], now: Timestamp) async throws(StoreError) -> [TicketID: Bool]
+}
+
+public struct SQLiteClaimStore: ClaimStore {
+    let database: BatonDatabase
+
+    public init(_ database: BatonDatabase) { self.database = database }
+
+    public func claim(_ ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [ClaimedTicket] {
+        guard !ids.isEmpty else { return [] }
+        return try await StoreError.mapping("claim") {
+            try await database.pool.write { db in
+                var claimed: [ClaimedTicket] = []
+                var specs: [String: JobSpec] = [:]
+                let lease = now + leaseTTL
+                let update = try db.cachedStatement(
+                    sql: """
+                        UPDATE ticket SET state = 'running', claim_token = ?, executor = ?, lease_expires_at = ?,
+                            attempt = attempt + 1, started_at = ?
+                        WHERE id = ? AND state IN ('pending', 'retrying') AND not_before <= ?
+                          AND (serialized = 0 OR NOT EXISTS (
+                                SELECT 1 FROM ticket AS earlier
+                                WHERE earlier.job_id = ticket.job_id AND earlier.seq < ticket.seq
+                                  AND earlier.state IN ('pending', 'running', 'retrying')))
+                        RETURNING seq, job_id, job_name, revision, slot, manual, attempt, max_attempts
+                        """)
+                let attemptInsert = try db.cachedStatement(
+                    sql: "INSERT INTO attempt (ticket_seq, number, executor, started_at) VALUES (?, ?, ?, ?)")
+                for id in ids {
+                    let token = ClaimToken.random()
+                    guard
+                        let row = try Row.fetchOne(
+                            update,
+                            arguments: [
+                                Data(token.bytes), executor, lease.milliseconds, now.milliseconds, Codec.blob(id),
+                                now.milliseconds,
+                            ])
+                    else { continue }
+                    let seq: Int64 = row["seq"]
+                    let attempt: Int = row["attempt"]
+                    try attemptInsert.execute(arguments: [seq, attempt, executor, now.milliseconds])
+                    let jobID: String = row["job_id"]
+                    let revision: Int64 = row["revision"]
+                    let key = "\(jobID)#\(revision)"
+                    let spec: JobSpec
+                    if let cached = specs[key] {
+                        spec = cached
+                    } else {
+                        guard
+                            let json = try String.fetchOne(
+                                db, sql: "SELECT spec FROM job_revision WHERE job_id = ? AND revision = ?",
+                                arguments: [jobID, revision])
+                        else { throw StoreError(.corrupt, "ticket \(id) names revision \(revision) of job \(jobID), which is missing") }
+                        spec = try Codec.spec(json)
+                        specs[key] = spec
+                    }
+                    claimed.append(
+                        ClaimedTicket(
+                            id: id, jobID: JobID(rawValue: jobID), jobName: row["job_name"], revision: revision,
+                            slot: Timestamp(milliseconds: row["slot"]), manual: row["manual"], attempt: attempt,
+                            maxAttempts: row["max_attempts"], token: token, leaseExpiresAt: lease, spec: spec))
+                }
+                return claimed
+            }
+        }
+    }
+
+    public func heartbeat(_ claims: [(TicketID, ClaimToken)], now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [TicketID: HeartbeatResult] {
+        guard !claims.isEmpty else { return [:] }
+        return try await StoreError.mapping("heartbeat") {
+            try await database.pool.write { db in
+                let lease = now + leaseTTL
+                let statement = try db.cachedStatement(
+                    sql: """
+                        UPDATE ticket SET lease_expires_at = ?
+                        WHERE id = ? AND claim_token = ? AND state = 'running'
+                        RETURNING cancel_requested
+                        """)
+                var results: [TicketID: HeartbeatResult] = [:]
+                for (id, token) in claims {
+                    if let cancel = try Bool.fetchOne(
+                        statement, arguments: [lease.milliseconds, Codec.blob(id), Data(token.bytes)])
+                    {
+                        results[id] = .extended(until: lease, cancelRequested: cancel)
+                    } else {
+                        results[id] = .lost
+                    }
+                }
+                return results
+            }
+        }
+    }
+
+    public func complete(_ completions: [Completion], now: Timestamp) async throws(StoreError) -> [TicketID: Bool] {
+        guard !completions.isEmpty else { return [:] }
+        return try await StoreError.mapping("complete") {
+            try await database.pool.write { db in
+                let find = try db.cachedStatement(
+                    sql: """
+                        SELECT seq, job_id, attempt, max_attempts, cancel_requested FROM ticket
+                        WHERE id = ? AND claim_token = ? AND state = 'running'
+                        """)
+                var accepted: [TicketID: Bool] = [:]
+                for completion in completions {
+                    guard let row = try Row.fetchOne(find, arguments: [Codec.blob(completion.id), Data(completion.token.bytes)])
+                    else {
+                        accepted[completion.id] = false
+                        continue
+                    }
+                    _ = try TicketRows.finishAttempt(
+                        db, seq: row["seq"], jobID: row["job_id"], attempt: row["attempt"], maxAttempts: row["max_attempts"],
+                        cancelRequested: row["cancel_requested"], outcome: completion.outcome, status: completion.status,
+                        output: completion.output, retry: completion.retry, now: now)
+                    accepted[completion.id] = true
+                }
+                return accepted
+            }
+        }
+    }
+}

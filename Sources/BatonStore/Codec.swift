@@ -1,0 +1,47 @@
+import BatonCore
+import Foundation
+import GRDB
+
+/// Conversions between domain values and SQLite columns, in one place.
+enum Codec {
+    static func specJSON(_ spec: JobSpec) throws(StoreError) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return String(decoding: try encoder.encode(spec), as: UTF8.self)
+        } catch {
+            throw StoreError(.corrupt, "cannot encode job spec: \(error)")
+        }
+    }
+
+    static func spec(_ json: String) throws(StoreError) -> JobSpec {
+        do {
+            return try JobSpec.parse(json: Data(json.utf8))
+        } catch {
+            throw StoreError(.corrupt, "stored job spec does not parse: \(error)")
+        }
+    }
+
+    static func blob(_ id: TicketID) -> Data { Data(id.bytes) }
+
+    static func ticketID(_ value: DatabaseValue) -> TicketID? {
+        guard let data = Data.fromDatabaseValue(value) else { return nil }
+        return TicketID(bytes: Array(data))
+    }
+
+    static func timestamp(_ value: Int64?) -> Timestamp? { value.map(Timestamp.init(milliseconds:)) }
+}
+
+extension Row {
+    func timestamp(_ column: String) -> Timestamp? {
+        Codec.timestamp(self[column] as Int64?)
+    }
+
+    func requiredTimestamp(_ column: String) -> Timestamp {
+        Timestamp(milliseconds: self[column] as Int64? ?? 0)
+    }
+
+    func ticketID(_ column: String) -> TicketID? {
+        Codec.ticketID(self[column] as DatabaseValue)
+    }
+}

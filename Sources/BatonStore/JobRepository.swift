@@ -1,0 +1,224 @@
+import BatonCore
+import Foundation
+import GRDB
+
+/// A page of a keyset-paginated list.
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var nextCursor: String?
+
+    public init(items: [Item], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
+}
+
+/// Jobs as the gateway and the scheduler see them. Names are unique among live jobs;
+/// a deleted job keeps its row (and history) with `deleted_at` set.
+public protocol JobStore: Sendable {
+    func create(_ spec: JobSpec, now: Timestamp) async throws(StoreError) -> Job
+    /// Creates the job or replaces its spec; `ifRevision` makes it conditional (`If-Match`).
+    func put(_ spec: JobSpec, ifRevision: Int64?, now: Timestamp) async throws(StoreError) -> (job: Job, created: Bool)
+    func job(named name: String) async throws(StoreError) -> Job?
+    func job(id: JobID, revision: Int64) async throws(StoreError) -> JobSpec?
+    func list(limit: Int, after cursor: String?, label: (String, String)?, paused: Bool?) async throws(StoreError) -> Page<Job>
+    func setPaused(_ paused: Bool, name: String, ifRevision: Int64?, now: Timestamp) async throws(StoreError) -> Job
+    /// Deletes the job: its pending and retrying tickets are cancelled, running ones asked to stop, history kept.
+    func delete(name: String, ifRevision: Int64?, now: Timestamp) async throws(StoreError)
+}
+
+public struct SQLiteJobStore: JobStore {
+    let database: BatonDatabase
+
+    public init(_ database: BatonDatabase) { self.database = database }
+
+    public func create(_ spec: JobSpec, now: Timestamp) async throws(StoreError) -> Job {
+        try await write("create job") { db in
+            if try JobRows.live(db, name: spec.name) != nil {
+                throw StoreError(.conflict, "a job named \"\(spec.name)\" already exists")
+            }
+            return try JobRows.insert(db, spec: spec, now: now)
+        }
+    }
+
+    public func put(_ spec: JobSpec, ifRevision: Int64?, now: Timestamp) async throws(StoreError) -> (job: Job, created: Bool) {
+        try await write("put job") { db in
+            guard let existing = try JobRows.live(db, name: spec.name) else {
+                if let ifRevision {
+                    throw StoreError(.revisionMismatch, "job \"\(spec.name)\" does not exist (If-Match \(ifRevision))")
+                }
+                return (try JobRows.insert(db, spec: spec, now: now), true)
+            }
+            try JobRows.check(existing, ifRevision: ifRevision)
+            return (try JobRows.update(db, existing, spec: spec, now: now), false)
+        }
+    }
+
+    public func job(named name: String) async throws(StoreError) -> Job? {
+        try await read("get job") { db in try JobRows.live(db, name: name) }
+    }
+
+    public func job(id: JobID, revision: Int64) async throws(StoreError) -> JobSpec? {
+        try await read("get job revision") { db in
+            guard
+                let json = try String.fetchOne(
+                    db, sql: "SELECT spec FROM job_revision WHERE job_id = ? AND revision = ?",
+                    arguments: [id.rawValue, revision])
+            else { return nil }
+            return try Codec.spec(json)
+        }
+    }
+
+    public func list(limit: Int, after cursor: String?, label: (String, String)?, paused: Bool?) async throws(StoreError) -> Page<Job> {
+        try await read("list jobs") { db in
+            var sql = "SELECT * FROM job WHERE deleted_at IS NULL"
+            var arguments: StatementArguments = []
+            if let cursor {
+                sql += " AND name > ?"
+                arguments += [cursor]
+            }
+            if let paused {
+                sql += paused ? " AND state = 'paused'" : " AND state != 'paused'"
+            }
+            if let (key, value) = label {
+                sql += " AND json_extract(spec, '$.labels.' || json_quote(?)) = ?"
+                arguments += [key, value]
+            }
+            sql += " ORDER BY name LIMIT ?"
+            arguments += [limit + 1]
+            var jobs = try Row.fetchAll(db, sql: sql, arguments: arguments).map(JobRows.job)
+            var next: String?
+            if jobs.count > limit {
+                jobs.removeLast()
+                next = jobs.last?.name
+            }
+            return Page(items: jobs, nextCursor: next)
+        }
+    }
+
+    public func setPaused(_ paused: Bool, name: String, ifRevision: Int64?, now: Timestamp) async throws(StoreError) -> Job {
+        try await write("pause job") { db in
+            guard let existing = try JobRows.live(db, name: name) else {
+                throw StoreError(.notFound, "no job named \"\(name)\"")
+            }
+            try JobRows.check(existing, ifRevision: ifRevision)
+            guard existing.spec.paused != paused else { return existing }
+            var spec = existing.spec
+            spec.paused = paused
+            return try JobRows.update(db, existing, spec: spec, now: now)
+        }
+    }
+
+    public func delete(name: String, ifRevision: Int64?, now: Timestamp) async throws(StoreError) {
+        try await write("delete job") { db in
+            guard let existing = try JobRows.live(db, name: name) else {
+                throw StoreError(.notFound, "no job named \"\(name)\"")
+            }
+            try JobRows.check(existing, ifRevision: ifRevision)
+            try db.execute(
+                sql: "UPDATE job SET deleted_at = ?, updated_at = ?, due_at = NULL, next_fire_at = NULL WHERE id = ?",
+                arguments: [now.milliseconds, now.milliseconds, existing.id.rawValue])
+            try TicketRows.cancelUnfinished(db, jobID: existing.id, reason: .jobDeleted, now: now)
+        }
+    }
+
+    func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        try await StoreError.mapping(operation) { try await database.pool.read(body) }
+    }
+
+    func write<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        try await StoreError.mapping(operation) { try await database.pool.write(body) }
+    }
+}
+
+/// SQL for the `job` table, shared by the repositories that touch it inside their own transactions.
+enum JobRows {
+    static func live(_ db: Database, name: String) throws -> Job? {
+        try Row.fetchOne(db, sql: "SELECT * FROM job WHERE name = ? AND deleted_at IS NULL", arguments: [name]).map(job)
+    }
+
+    static func byID(_ db: Database, _ id: JobID) throws -> Job? {
+        try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id.rawValue]).map(job)
+    }
+
+    static func job(_ row: Row) throws -> Job {
+        Job(
+            id: JobID(rawValue: row["id"]),
+            revision: row["revision"],
+            spec: try Codec.spec(row["spec"]),
+            state: JobState(rawValue: row["state"]) ?? .active,
+            createdAt: row.requiredTimestamp("created_at"),
+            updatedAt: row.requiredTimestamp("updated_at"),
+            watermark: row.requiredTimestamp("watermark"),
+            nextFireAt: row.timestamp("next_fire_at"),
+            lastTicket: row.ticketID("last_ticket"),
+            lastSuccessAt: row.timestamp("last_success_at"),
+            lastFailureAt: row.timestamp("last_failure_at"))
+    }
+
+    static func check(_ job: Job, ifRevision: Int64?) throws {
+        if let ifRevision, ifRevision != job.revision {
+            throw StoreError(.revisionMismatch, "job \"\(job.name)\" is at revision \(job.revision), not \(ifRevision)")
+        }
+    }
+
+    /// Where the schedule stands after `watermark`: the next slot, the job's state and when the scheduler should look.
+    static func position(spec: JobSpec, createdAt: Timestamp, watermark: Timestamp) throws -> (JobState, next: Timestamp?) {
+        let schedule = try Schedule(spec.schedule, createdAt: createdAt)
+        let next = schedule.nextSlot(after: watermark)
+        if spec.paused { return (.paused, next) }
+        return (next == nil ? .completed : .active, next)
+    }
+
+    static func insert(_ db: Database, spec: JobSpec, now: Timestamp) throws -> Job {
+        let id = JobID(rawValue: UUID().uuidString.lowercased())
+        let (state, next) = try position(spec: spec, createdAt: now, watermark: now)
+        let json = try Codec.specJSON(spec)
+        try db.execute(
+            sql: """
+                INSERT INTO job (id, name, revision, spec, state, queue, created_at, updated_at, watermark, next_fire_at, due_at)
+                VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                id.rawValue, spec.name, json, state.rawValue, spec.queue, now.milliseconds, now.milliseconds,
+                now.milliseconds, next?.milliseconds, state == .active ? next?.milliseconds : nil,
+            ])
+        try db.execute(
+            sql: "INSERT INTO job_revision (job_id, revision, spec, created_at) VALUES (?, 1, ?, ?)",
+            arguments: [id.rawValue, json, now.milliseconds])
+        return Job(
+            id: id, revision: 1, spec: spec, state: state, createdAt: now, updatedAt: now, watermark: now,
+            nextFireAt: next)
+    }
+
+    /// A new revision. Schedule edits apply after the watermark; a resumed job skips the paused time
+    /// (its watermark moves to now, CONTRACT §9a "Pause").
+    static func update(_ db: Database, _ existing: Job, spec: JobSpec, now: Timestamp) throws -> Job {
+        var watermark = existing.watermark
+        if existing.spec.paused && !spec.paused { watermark = max(watermark, now) }
+        let (state, next) = try position(spec: spec, createdAt: existing.createdAt, watermark: watermark)
+        let json = try Codec.specJSON(spec)
+        let revision = existing.revision + 1
+        try db.execute(
+            sql: """
+                UPDATE job SET revision = ?, spec = ?, state = ?, queue = ?, updated_at = ?, watermark = ?,
+                    next_fire_at = ?, due_at = ?
+                WHERE id = ?
+                """,
+            arguments: [
+                revision, json, state.rawValue, spec.queue, now.milliseconds, watermark.milliseconds, next?.milliseconds,
+                state == .active ? next?.milliseconds : nil, existing.id.rawValue,
+            ])
+        try db.execute(
+            sql: "INSERT INTO job_revision (job_id, revision, spec, created_at) VALUES (?, ?, ?, ?)",
+            arguments: [existing.id.rawValue, revision, json, now.milliseconds])
+        var job = existing
+        job.revision = revision
+        job.spec = spec
+        job.state = state
+        job.updatedAt = now
+        job.watermark = watermark
+        job.nextFireAt = next
+        return job
+    }
+}

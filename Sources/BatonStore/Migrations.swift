@@ -1,0 +1,149 @@
+import GRDB
+
+/// The schema, as named append-only migrations: a shipped migration is never edited,
+/// and every change is additive so old and new binaries can share a file during a
+/// rolling upgrade (CONTRACT §9a "Readiness").
+///
+/// Design notes (CONTRACT §10): tickets keep an integer row key (`seq`) and store their
+/// hash as a 32-byte BLOB under a unique index; times are integer milliseconds; the
+/// pending and running queues have partial indexes so the hot queries touch only live rows.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-schema") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE job (
+                        seq INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        name TEXT NOT NULL,
+                        revision INTEGER NOT NULL,
+                        spec TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        queue TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        deleted_at INTEGER,
+                        -- the last slot this job has ticketed or skipped; no slot at or before it is ever ticketed again
+                        watermark INTEGER NOT NULL,
+                        -- the next slot after the watermark (NULL: none, or paused)
+                        next_fire_at INTEGER,
+                        -- when the scheduler should look at this job again (usually next_fire_at)
+                        due_at INTEGER,
+                        last_ticket BLOB,
+                        last_success_at INTEGER,
+                        last_failure_at INTEGER
+                    );
+                    CREATE UNIQUE INDEX job_live_name ON job(name) WHERE deleted_at IS NULL;
+                    CREATE INDEX job_due ON job(due_at) WHERE deleted_at IS NULL AND due_at IS NOT NULL;
+
+                    -- every revision's spec, because a ticket runs the revision it was written for
+                    CREATE TABLE job_revision (
+                        job_id TEXT NOT NULL,
+                        revision INTEGER NOT NULL,
+                        spec TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (job_id, revision)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE ticket (
+                        seq INTEGER PRIMARY KEY,
+                        id BLOB NOT NULL,
+                        job_id TEXT NOT NULL,
+                        job_name TEXT NOT NULL,
+                        revision INTEGER NOT NULL,
+                        queue TEXT NOT NULL,
+                        slot INTEGER NOT NULL,
+                        manual INTEGER NOT NULL DEFAULT 0,
+                        idempotency_key TEXT,
+                        state TEXT NOT NULL,
+                        reason TEXT,
+                        detail TEXT,
+                        epoch INTEGER,
+                        not_before INTEGER NOT NULL,
+                        -- start deadline (slot + misfireGrace); NULL when the ticket has none
+                        deadline INTEGER,
+                        -- catch-up latest: the deadline applies only once a newer ticket of the job exists
+                        deadline_if_newer INTEGER NOT NULL DEFAULT 0,
+                        -- overlap forbid: claimable only when no earlier ticket of the job is unfinished
+                        serialized INTEGER NOT NULL DEFAULT 0,
+                        attempt INTEGER NOT NULL DEFAULT 0,
+                        max_attempts INTEGER NOT NULL,
+                        claim_token BLOB,
+                        executor TEXT,
+                        lease_expires_at INTEGER,
+                        cancel_requested INTEGER NOT NULL DEFAULT 0,
+                        created_at INTEGER NOT NULL,
+                        started_at INTEGER,
+                        finished_at INTEGER
+                    );
+                    CREATE UNIQUE INDEX ticket_id ON ticket(id);
+                    CREATE INDEX ticket_due ON ticket(not_before) WHERE state IN ('pending', 'retrying');
+                    CREATE INDEX ticket_running ON ticket(lease_expires_at) WHERE state = 'running';
+                    CREATE INDEX ticket_deadline ON ticket(deadline) WHERE state = 'pending' AND deadline IS NOT NULL;
+                    CREATE INDEX ticket_unfinished_job ON ticket(job_id, seq) WHERE state IN ('pending', 'running', 'retrying');
+                    CREATE INDEX ticket_job_slot ON ticket(job_id, slot);
+                    CREATE INDEX ticket_slot ON ticket(slot);
+                    CREATE INDEX ticket_finished ON ticket(finished_at) WHERE finished_at IS NOT NULL;
+
+                    CREATE TABLE attempt (
+                        ticket_seq INTEGER NOT NULL REFERENCES ticket(seq) ON DELETE CASCADE,
+                        number INTEGER NOT NULL,
+                        executor TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        finished_at INTEGER,
+                        outcome TEXT,
+                        status INTEGER,
+                        output TEXT,
+                        PRIMARY KEY (ticket_seq, number)
+                    ) WITHOUT ROWID;
+
+                    -- manual-trigger idempotency keys, remembered for BATON_RETENTION even after their ticket is purged
+                    CREATE TABLE idempotency_key (
+                        job_id TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        ticket_id BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (job_id, key)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX idempotency_key_created ON idempotency_key(created_at);
+
+                    -- the one leader lease row; the epoch is the fencing token and only ever grows
+                    CREATE TABLE leader_lease (
+                        name TEXT PRIMARY KEY CHECK (name = 'scheduler'),
+                        holder TEXT NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        lease_expires_at INTEGER NOT NULL,
+                        heartbeat_at INTEGER NOT NULL,
+                        host TEXT NOT NULL,
+                        pid INTEGER NOT NULL,
+                        endpoint TEXT NOT NULL
+                    );
+
+                    CREATE TABLE scheduler_node (
+                        id TEXT PRIMARY KEY,
+                        host TEXT NOT NULL,
+                        pid INTEGER NOT NULL,
+                        endpoint TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        last_seen INTEGER NOT NULL,
+                        tick_lag_ms INTEGER
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE executor_node (
+                        id TEXT PRIMARY KEY,
+                        host TEXT NOT NULL,
+                        pid INTEGER NOT NULL,
+                        capacity INTEGER NOT NULL,
+                        in_flight INTEGER NOT NULL DEFAULT 0,
+                        queues TEXT NOT NULL,
+                        version TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        last_seen INTEGER NOT NULL,
+                        gone_at INTEGER
+                    ) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,150 @@
+import BatonCore
+import GRDB
+
+/// A live (or recently live) executor, as `GET /v1/executors` shows it.
+public struct ExecutorNode: Sendable, Equatable {
+    public var id: String
+    public var host: String
+    public var pid: Int
+    public var capacity: Int
+    public var inFlight: Int
+    public var queues: [String]
+    public var version: String
+    public var startedAt: Timestamp
+    public var lastSeen: Timestamp
+
+    public init(
+        id: String, host: String, pid: Int, capacity: Int, inFlight: Int, queues: [String], version: String,
+        startedAt: Timestamp, lastSeen: Timestamp
+    ) {
+        self.id = id
+        self.host = host
+        self.pid = pid
+        self.capacity = capacity
+        self.inFlight = inFlight
+        self.queues = queues
+        self.version = version
+        self.startedAt = startedAt
+        self.lastSeen = lastSeen
+    }
+}
+
+/// A scheduler process, leader or standby.
+public struct SchedulerNode: Sendable, Equatable {
+    public var id: String
+    public var host: String
+    public var pid: Int
+    public var endpoint: String
+    public var startedAt: Timestamp
+    public var lastSeen: Timestamp
+    public var tickLagMs: Int?
+}
+
+/// Registration and heartbeats of schedulers and executors, which is how the API finds them.
+public protocol NodeStore: Sendable {
+    func heartbeat(executor: ExecutorNode) async throws(StoreError)
+    func heartbeat(scheduler: SchedulerIdentity, startedAt: Timestamp, now: Timestamp, tickLagMs: Int?) async throws(StoreError)
+    func remove(executor id: String) async throws(StoreError)
+    func remove(scheduler id: String) async throws(StoreError)
+    /// Executors and schedulers seen since `since`.
+    func executors(seenSince since: Timestamp) async throws(StoreError) -> [ExecutorNode]
+    func schedulers(seenSince since: Timestamp) async throws(StoreError) -> [SchedulerNode]
+    /// Forgets nodes not seen since `cutoff`.
+    func forget(notSeenSince cutoff: Timestamp) async throws(StoreError) -> Int
+}
+
+public struct SQLiteNodeStore: NodeStore {
+    let database: BatonDatabase
+
+    public init(_ database: BatonDatabase) { self.database = database }
+
+    public func heartbeat(executor: ExecutorNode) async throws(StoreError) {
+        try await StoreError.mapping("executor heartbeat") {
+            try await database.pool.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO executor_node (id, host, pid, capacity, in_flight, queues, version, started_at, last_seen)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity, in_flight = excluded.in_flight,
+                            queues = excluded.queues, last_seen = excluded.last_seen, gone_at = NULL
+                        """,
+                    arguments: [
+                        executor.id, executor.host, executor.pid, executor.capacity, executor.inFlight,
+                        executor.queues.joined(separator: ","), executor.version, executor.startedAt.milliseconds,
+                        executor.lastSeen.milliseconds,
+                    ])
+            }
+        }
+    }
+
+    public func heartbeat(scheduler: SchedulerIdentity, startedAt: Timestamp, now: Timestamp, tickLagMs: Int?) async throws(StoreError) {
+        try await StoreError.mapping("scheduler heartbeat") {
+            try await database.pool.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO scheduler_node (id, host, pid, endpoint, started_at, last_seen, tick_lag_ms)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, tick_lag_ms = excluded.tick_lag_ms
+                        """,
+                    arguments: [
+                        scheduler.id, scheduler.host, scheduler.pid, scheduler.endpoint, startedAt.milliseconds,
+                        now.milliseconds, tickLagMs,
+                    ])
+            }
+        }
+    }
+
+    public func remove(executor id: String) async throws(StoreError) {
+        try await StoreError.mapping("remove executor") {
+            try await database.pool.write { db in try db.execute(sql: "DELETE FROM executor_node WHERE id = ?", arguments: [id]) }
+        }
+    }
+
+    public func remove(scheduler id: String) async throws(StoreError) {
+        try await StoreError.mapping("remove scheduler") {
+            try await database.pool.write { db in try db.execute(sql: "DELETE FROM scheduler_node WHERE id = ?", arguments: [id]) }
+        }
+    }
+
+    public func executors(seenSince since: Timestamp) async throws(StoreError) -> [ExecutorNode] {
+        try await StoreError.mapping("list executors") {
+            try await database.pool.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT * FROM executor_node WHERE last_seen >= ? ORDER BY id", arguments: [since.milliseconds]
+                ).map { row in
+                    ExecutorNode(
+                        id: row["id"], host: row["host"], pid: row["pid"], capacity: row["capacity"], inFlight: row["in_flight"],
+                        queues: (row["queues"] as String).split(separator: ",").map(String.init), version: row["version"],
+                        startedAt: row.requiredTimestamp("started_at"), lastSeen: row.requiredTimestamp("last_seen"))
+                }
+            }
+        }
+    }
+
+    public func schedulers(seenSince since: Timestamp) async throws(StoreError) -> [SchedulerNode] {
+        try await StoreError.mapping("list schedulers") {
+            try await database.pool.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT * FROM scheduler_node WHERE last_seen >= ? ORDER BY id", arguments: [since.milliseconds]
+                ).map { row in
+                    SchedulerNode(
+                        id: row["id"], host: row["host"], pid: row["pid"], endpoint: row["endpoint"],
+                        startedAt: row.requiredTimestamp("started_at"), lastSeen: row.requiredTimestamp("last_seen"),
+                        tickLagMs: row["tick_lag_ms"])
+                }
+            }
+        }
+    }
+
+    public func forget(notSeenSince cutoff: Timestamp) async throws(StoreError) -> Int {
+        try await StoreError.mapping("forget nodes") {
+            try await database.pool.write { db in
+                try db.execute(sql: "DELETE FROM executor_node WHERE last_seen < ?", arguments: [cutoff.milliseconds])
+                var removed = db.changesCount
+                try db.execute(sql: "DELETE FROM scheduler_node WHERE last_seen < ?", arguments: [cutoff.milliseconds])
+                removed += db.changesCount
+                return removed
+            }
+        }
+    }
+}

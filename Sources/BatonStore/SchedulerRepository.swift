@@ -1,0 +1,244 @@
+import BatonCore
+import Foundation
+import GRDB
+
+/// What one tick wrote.
+public struct TickReport: Sendable {
+    /// Newly written pending tickets, for dispatch.
+    public var written: [DueTicket] = []
+    public var skipped = 0
+    public var unrecordedSkips = 0
+    /// Slots whose ticket already existed (another writer got there first): the no-op that prevents duplicates.
+    public var duplicates = 0
+    public var jobsExamined = 0
+}
+
+/// A ticket ready (or nearly ready) to dispatch.
+public struct DueTicket: Sendable, Equatable {
+    public var id: TicketID
+    public var jobID: JobID
+    public var slot: Timestamp
+    public var epoch: Int64?
+    public var queue: String
+    public var notBefore: Timestamp
+}
+
+/// Counts from one maintenance pass.
+public struct SweepReport: Sendable, Equatable {
+    public var leasesExpired = 0
+    public var misfired = 0
+    public var purgedTickets = 0
+    public var purgedKeys = 0
+}
+
+/// The leader's writes (every one fenced) and the reads that drive its loops.
+public protocol SchedulerStore: Sendable {
+    /// Plans and writes tickets for up to `limit` jobs due by `now + lookahead`.
+    func tick(_ fence: LeaderFence, now: Timestamp, lookahead: TimeSpan, limit: Int) async throws(StoreError) -> TickReport
+    /// Claimable tickets due by `horizon`, oldest first.
+    func dueTickets(by horizon: Timestamp, limit: Int) async throws(StoreError) -> [DueTicket]
+    /// The earliest instant anything becomes due: a job's next look or a ticket's `notBefore`.
+    func nextWake() async throws(StoreError) -> (jobDueAt: Timestamp?, ticketNotBefore: Timestamp?)
+    /// Running tickets whose claim lease has expired go back to `retrying` (or `failed`), reason `lease_expired`.
+    func expireLeases(_ fence: LeaderFence, now: Timestamp, limit: Int) async throws(StoreError) -> [TicketID]
+    /// Pending tickets not claimed by their start deadline become `skipped` (misfire).
+    func enforceDeadlines(_ fence: LeaderFence, now: Timestamp) async throws(StoreError) -> Int
+    /// Deletes finished tickets older than `retention` or beyond the newest `perJob` of a job, and old idempotency keys.
+    func purgeHistory(_ fence: LeaderFence, now: Timestamp, retention: TimeSpan, perJob: Int) async throws(StoreError) -> SweepReport
+    /// Running tickets whose cancellation was requested, with the executor holding them.
+    func cancellationsRequested() async throws(StoreError) -> [(TicketID, executor: String)]
+}
+
+public struct SQLiteSchedulerStore: SchedulerStore {
+    let database: BatonDatabase
+
+    public init(_ database: BatonDatabase) { self.database = database }
+
+    public func tick(_ fence: LeaderFence, now: Timestamp, lookahead: TimeSpan, limit: Int) async throws(StoreError) -> TickReport {
+        try await StoreError.mapping("tick") {
+            try await database.pool.write { db in
+                try fence.check(db, now: now)
+                var report = TickReport()
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM job WHERE deleted_at IS NULL AND due_at IS NOT NULL AND due_at <= ?
+                        ORDER BY due_at LIMIT ?
+                        """,
+                    arguments: [(now + lookahead).milliseconds, limit])
+                for row in rows {
+                    report.jobsExamined += 1
+                    let job = try JobRows.job(row)
+                    guard let schedule = try? job.schedule() else {
+                        // Unresolvable now (e.g. a zone dropped from tzdata): park it instead of spinning.
+                        try db.execute(sql: "UPDATE job SET due_at = NULL WHERE id = ?", arguments: [job.id.rawValue])
+                        continue
+                    }
+                    let plan = TickPlanner.plan(
+                        job: job, schedule: schedule, hasUnfinished: try TicketRows.hasUnfinished(db, jobID: job.id),
+                        now: now, lookahead: lookahead)
+                    if plan.cancelUnfinished {
+                        try TicketRows.cancelUnfinished(db, jobID: job.id, reason: .replaced, now: now)
+                    }
+                    var last: TicketID?
+                    for planned in plan.tickets {
+                        let inserted = try TicketRows.insert(
+                            db, id: planned.id, job: job, slot: planned.slot, manual: false, idempotencyKey: nil,
+                            state: planned.state, reason: planned.reason, detail: planned.detail, epoch: fence.epoch,
+                            notBefore: planned.notBefore, deadline: planned.deadline,
+                            deadlineIfNewer: planned.deadlineIfNewer, serialized: planned.serialized, now: now)
+                        guard inserted else {
+                            report.duplicates += 1
+                            continue
+                        }
+                        last = planned.id
+                        if planned.state == .pending {
+                            report.written.append(
+                                DueTicket(
+                                    id: planned.id, jobID: job.id, slot: planned.slot, epoch: fence.epoch,
+                                    queue: job.spec.queue, notBefore: planned.notBefore))
+                        } else {
+                            report.skipped += 1
+                        }
+                    }
+                    report.unrecordedSkips += plan.unrecordedSkips
+                    try db.execute(
+                        sql: """
+                            UPDATE job SET watermark = ?, next_fire_at = ?, due_at = ?, state = ?,
+                                last_ticket = COALESCE(?, last_ticket)
+                            WHERE id = ?
+                            """,
+                        arguments: [
+                            plan.watermark.milliseconds, plan.nextFireAt?.milliseconds, plan.dueAt?.milliseconds,
+                            plan.state.rawValue, last.map(Codec.blob), job.id.rawValue,
+                        ])
+                }
+                return report
+            }
+        }
+    }
+
+    public func dueTickets(by horizon: Timestamp, limit: Int) async throws(StoreError) -> [DueTicket] {
+        try await StoreError.mapping("due tickets") {
+            try await database.pool.read { db in
+                let statement = try db.cachedStatement(
+                    sql: """
+                        SELECT id, job_id, slot, epoch, queue, not_before FROM ticket
+                        WHERE state IN ('pending', 'retrying') AND not_before <= ?
+                          AND (serialized = 0 OR NOT EXISTS (
+                                SELECT 1 FROM ticket AS earlier
+                                WHERE earlier.job_id = ticket.job_id AND earlier.seq < ticket.seq
+                                  AND earlier.state IN ('pending', 'running', 'retrying')))
+                        ORDER BY not_before LIMIT ?
+                        """)
+                return try Row.fetchAll(statement, arguments: [horizon.milliseconds, limit]).compactMap { row in
+                    guard let id = row.ticketID("id") else { return nil }
+                    return DueTicket(
+                        id: id, jobID: JobID(rawValue: row["job_id"]), slot: row.requiredTimestamp("slot"),
+                        epoch: row["epoch"], queue: row["queue"], notBefore: row.requiredTimestamp("not_before"))
+                }
+            }
+        }
+    }
+
+    public func nextWake() async throws(StoreError) -> (jobDueAt: Timestamp?, ticketNotBefore: Timestamp?) {
+        try await StoreError.mapping("next wake") {
+            try await database.pool.read { db in
+                let job = try Int64.fetchOne(
+                    db, sql: "SELECT MIN(due_at) FROM job WHERE deleted_at IS NULL AND due_at IS NOT NULL")
+                let ticket = try Int64.fetchOne(
+                    db, sql: "SELECT MIN(not_before) FROM ticket WHERE state IN ('pending', 'retrying')")
+                return (Codec.timestamp(job), Codec.timestamp(ticket))
+            }
+        }
+    }
+
+    public func expireLeases(_ fence: LeaderFence, now: Timestamp, limit: Int) async throws(StoreError) -> [TicketID] {
+        try await StoreError.mapping("expire leases") {
+            try await database.pool.write { db in
+                try fence.check(db, now: now)
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT seq, id, job_id, attempt, max_attempts, cancel_requested FROM ticket
+                        WHERE state = 'running' AND lease_expires_at <= ? LIMIT ?
+                        """,
+                    arguments: [now.milliseconds, limit])
+                var expired: [TicketID] = []
+                for row in rows {
+                    guard let id = row.ticketID("id") else { continue }
+                    _ = try TicketRows.finishAttempt(
+                        db, seq: row["seq"], jobID: row["job_id"], attempt: row["attempt"], maxAttempts: row["max_attempts"],
+                        cancelRequested: row["cancel_requested"], outcome: .leaseExpired, status: nil, output: nil,
+                        retry: RetryPolicy(), now: now)
+                    expired.append(id)
+                }
+                return expired
+            }
+        }
+    }
+
+    public func enforceDeadlines(_ fence: LeaderFence, now: Timestamp) async throws(StoreError) -> Int {
+        try await StoreError.mapping("enforce deadlines") {
+            try await database.pool.write { db in
+                try fence.check(db, now: now)
+                try db.execute(
+                    sql: """
+                        UPDATE ticket SET state = 'skipped', reason = 'misfire', finished_at = ?,
+                            detail = 'not claimed by its start deadline (slot + misfireGrace)'
+                        WHERE state = 'pending' AND deadline IS NOT NULL AND deadline <= ?
+                          AND (deadline_if_newer = 0 OR EXISTS (
+                                SELECT 1 FROM ticket AS newer
+                                WHERE newer.job_id = ticket.job_id AND newer.manual = 0 AND newer.slot > ticket.slot))
+                        """,
+                    arguments: [now.milliseconds, now.milliseconds])
+                return db.changesCount
+            }
+        }
+    }
+
+    public func purgeHistory(_ fence: LeaderFence, now: Timestamp, retention: TimeSpan, perJob: Int) async throws(StoreError) -> SweepReport {
+        try await StoreError.mapping("purge history") {
+            try await database.pool.write { db in
+                try fence.check(db, now: now)
+                var report = SweepReport()
+                let cutoff = (now - retention).milliseconds
+                try db.execute(
+                    sql: """
+                        DELETE FROM ticket WHERE seq IN (
+                            SELECT seq FROM ticket WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT 10000)
+                        """,
+                    arguments: [cutoff])
+                report.purgedTickets += db.changesCount
+                let crowded = try String.fetchAll(
+                    db, sql: "SELECT job_id FROM ticket GROUP BY job_id HAVING COUNT(*) > ?", arguments: [perJob])
+                for jobID in crowded {
+                    try db.execute(
+                        sql: """
+                            DELETE FROM ticket WHERE job_id = ? AND finished_at IS NOT NULL AND seq < (
+                                SELECT seq FROM ticket WHERE job_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
+                            """,
+                        arguments: [jobID, jobID, perJob - 1])
+                    report.purgedTickets += db.changesCount
+                }
+                try db.execute(sql: "DELETE FROM idempotency_key WHERE created_at < ?", arguments: [cutoff])
+                report.purgedKeys = db.changesCount
+                return report
+            }
+        }
+    }
+
+    public func cancellationsRequested() async throws(StoreError) -> [(TicketID, executor: String)] {
+        try await StoreError.mapping("cancellations") {
+            try await database.pool.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: "SELECT id, executor FROM ticket WHERE state = 'running' AND cancel_requested = 1 AND executor IS NOT NULL"
+                ).compactMap { row -> (TicketID, executor: String)? in
+                    guard let id = row.ticketID("id") else { return nil }
+                    return (id, executor: row["executor"])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import BatonCore
+
+/// Why a store operation did not happen. The gateway maps each code to one HTTP status.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// The caller's leader lease is not current: a deposed leader's write changed nothing.
+        case notLeader = "not_leader"
+        /// The database stayed locked beyond the busy timeout, or could not be opened (→ 503).
+        case unavailable
+        /// A job name is taken (→ 409).
+        case conflict
+        /// No such job or ticket (→ 404).
+        case notFound = "not_found"
+        /// `If-Match` named another revision (→ 412).
+        case revisionMismatch = "revision_mismatch"
+        /// The database was written by a newer Baton with migrations this binary does not know.
+        case schemaTooNew = "schema_too_new"
+        /// The stored data could not be decoded (a bug or a corrupted file).
+        case corrupt
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

@@ -1,0 +1,137 @@
+import BatonCore
+import Foundation
+import GRDB
+
+/// Filters for the ticket history (`GET /v1/tickets`).
+public struct TicketFilter: Sendable, Equatable {
+    public var jobName: String?
+    public var state: TicketState?
+    public var since: Timestamp?
+    public var until: Timestamp?
+
+    public init(jobName: String? = nil, state: TicketState? = nil, since: Timestamp? = nil, until: Timestamp? = nil) {
+        self.jobName = jobName
+        self.state = state
+        self.since = since
+        self.until = until
+    }
+}
+
+/// Tickets as the gateway sees them: manual triggers, history, cancellation.
+public protocol TicketStore: Sendable {
+    /// Writes a manual ticket (epoch nil) in the same transaction that checks the job exists.
+    /// The same idempotency key returns the same ticket with `created == false`.
+    func trigger(jobName: String, idempotencyKey: String?, now: Timestamp) async throws(StoreError) -> (ticket: Ticket, created: Bool)
+    func ticket(_ id: TicketID) async throws(StoreError) -> Ticket?
+    /// Newest first, keyset-paginated.
+    func list(_ filter: TicketFilter, limit: Int, cursor: String?) async throws(StoreError) -> Page<Ticket>
+    /// Pending and retrying tickets are cancelled; a running one is asked to stop.
+    func cancel(_ id: TicketID, now: Timestamp) async throws(StoreError) -> Ticket
+}
+
+public struct SQLiteTicketStore: TicketStore {
+    let database: BatonDatabase
+
+    public init(_ database: BatonDatabase) { self.database = database }
+
+    public func trigger(jobName: String, idempotencyKey: String?, now: Timestamp) async throws(StoreError) -> (ticket: Ticket, created: Bool) {
+        try await StoreError.mapping("trigger") {
+            try await database.pool.write { db in
+                guard let job = try JobRows.live(db, name: jobName) else {
+                    throw StoreError(.notFound, "no job named \"\(jobName)\"")
+                }
+                let key = idempotencyKey ?? UUID().uuidString.lowercased()
+                if let known = try Data.fetchOne(
+                    db, sql: "SELECT ticket_id FROM idempotency_key WHERE job_id = ? AND key = ?",
+                    arguments: [job.id.rawValue, key])
+                {
+                    guard let id = TicketID(bytes: Array(known)), let ticket = try TicketRows.ticket(db, id: id, withAttempts: true)
+                    else {
+                        throw StoreError(.conflict, "Idempotency-Key \"\(key)\" was used for a ticket that has been purged")
+                    }
+                    return (ticket, false)
+                }
+                let id = TicketID.manual(job: job.id, idempotencyKey: key)
+                _ = try TicketRows.insert(
+                    db, id: id, job: job, slot: now, manual: true, idempotencyKey: key, state: .pending, reason: nil,
+                    detail: nil, epoch: nil, notBefore: now, deadline: nil, deadlineIfNewer: false,
+                    serialized: job.spec.policy.overlap == .forbid, now: now)
+                try db.execute(
+                    sql: "INSERT INTO idempotency_key (job_id, key, ticket_id, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [job.id.rawValue, key, Codec.blob(id), now.milliseconds])
+                try db.execute(
+                    sql: "UPDATE job SET last_ticket = ? WHERE id = ?", arguments: [Codec.blob(id), job.id.rawValue])
+                guard let ticket = try TicketRows.ticket(db, id: id, withAttempts: true) else {
+                    throw StoreError(.corrupt, "manual ticket \(id) vanished inside its own transaction")
+                }
+                return (ticket, true)
+            }
+        }
+    }
+
+    public func ticket(_ id: TicketID) async throws(StoreError) -> Ticket? {
+        try await StoreError.mapping("get ticket") {
+            try await database.pool.read { db in try TicketRows.ticket(db, id: id, withAttempts: true) }
+        }
+    }
+
+    public func list(_ filter: TicketFilter, limit: Int, cursor: String?) async throws(StoreError) -> Page<Ticket> {
+        try await StoreError.mapping("list tickets") {
+            try await database.pool.read { db in
+                var sql = "SELECT * FROM ticket WHERE 1"
+                var arguments: StatementArguments = []
+                if let cursor {
+                    guard let seq = Int64(cursor) else { throw StoreError(.notFound, "cursor \"\(cursor)\" is not valid") }
+                    sql += " AND seq < ?"
+                    arguments += [seq]
+                }
+                if let name = filter.jobName {
+                    sql += " AND job_name = ?"
+                    arguments += [name]
+                }
+                if let state = filter.state {
+                    sql += " AND state = ?"
+                    arguments += [state.rawValue]
+                }
+                if let since = filter.since {
+                    sql += " AND slot >= ?"
+                    arguments += [since.milliseconds]
+                }
+                if let until = filter.until {
+                    sql += " AND slot < ?"
+                    arguments += [until.milliseconds]
+                }
+                sql += " ORDER BY seq DESC LIMIT ?"
+                arguments += [limit + 1]
+                let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+                let page = rows.prefix(limit)
+                let next = rows.count > limit ? page.last.map { String($0["seq"] as Int64) } : nil
+                return Page(items: try page.map(TicketRows.ticket), nextCursor: next)
+            }
+        }
+    }
+
+    public func cancel(_ id: TicketID, now: Timestamp) async throws(StoreError) -> Ticket {
+        try await StoreError.mapping("cancel ticket") {
+            try await database.pool.write { db in
+                guard let ticket = try TicketRows.ticket(db, id: id, withAttempts: false) else {
+                    throw StoreError(.notFound, "no ticket \(id)")
+                }
+                switch ticket.state {
+                case .pending, .retrying:
+                    try db.execute(
+                        sql: "UPDATE ticket SET state = 'cancelled', reason = 'cancelled', finished_at = ? WHERE id = ?",
+                        arguments: [now.milliseconds, Codec.blob(id)])
+                case .running:
+                    try db.execute(sql: "UPDATE ticket SET cancel_requested = 1 WHERE id = ?", arguments: [Codec.blob(id)])
+                default:
+                    throw StoreError(.conflict, "ticket \(id) is already \(ticket.state.rawValue)")
+                }
+                guard let updated = try TicketRows.ticket(db, id: id, withAttempts: true) else {
+                    throw StoreError(.corrupt, "ticket \(id) vanished inside its own transaction")
+                }
+                return updated
+            }
+        }
+    }
+}

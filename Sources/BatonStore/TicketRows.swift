@@ -1,0 +1,132 @@
+import BatonCore
+import Foundation
+import GRDB
+
+/// SQL for the `ticket` and `attempt` tables, shared by the repositories that write them
+/// inside their own transactions. Every state change is one conditional UPDATE whose WHERE
+/// clause is the state machine's precondition (CONTRACT §6).
+enum TicketRows {
+    static let unfinished = "('pending', 'running', 'retrying')"
+
+    static func insert(
+        _ db: Database, id: TicketID, job: Job, slot: Timestamp, manual: Bool, idempotencyKey: String?,
+        state: TicketState, reason: TicketReason?, detail: String?, epoch: Int64?, notBefore: Timestamp,
+        deadline: Timestamp?, deadlineIfNewer: Bool, serialized: Bool, now: Timestamp
+    ) throws -> Bool {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO ticket (id, job_id, job_name, revision, queue, slot, manual, idempotency_key, state,
+                    reason, detail, epoch, not_before, deadline, deadline_if_newer, serialized, max_attempts, created_at,
+                    finished_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        try statement.execute(arguments: [
+            Codec.blob(id), job.id.rawValue, job.name, job.revision, job.spec.queue, slot.milliseconds, manual,
+            idempotencyKey, state.rawValue, reason?.rawValue, detail, epoch, notBefore.milliseconds,
+            deadline?.milliseconds, deadlineIfNewer, serialized, job.spec.policy.retry.maxAttempts, now.milliseconds,
+            state.isFinal ? now.milliseconds : nil,
+        ])
+        return db.changesCount == 1
+    }
+
+    static func hasUnfinished(_ db: Database, jobID: JobID) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM ticket WHERE job_id = ? AND state IN \(unfinished))",
+            arguments: [jobID.rawValue]) ?? false
+    }
+
+    /// Pending and retrying tickets are cancelled; running ones are asked to stop (seen at their next heartbeat).
+    static func cancelUnfinished(_ db: Database, jobID: JobID, reason: TicketReason, now: Timestamp) throws {
+        try db.execute(
+            sql: """
+                UPDATE ticket SET state = 'cancelled', reason = ?, finished_at = ?
+                WHERE job_id = ? AND state IN ('pending', 'retrying')
+                """,
+            arguments: [reason.rawValue, now.milliseconds, jobID.rawValue])
+        try db.execute(
+            sql: "UPDATE ticket SET cancel_requested = 1 WHERE job_id = ? AND state = 'running'",
+            arguments: [jobID.rawValue])
+    }
+
+    static func ticket(_ db: Database, id: TicketID, withAttempts: Bool) throws -> Ticket? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM ticket WHERE id = ?", arguments: [Codec.blob(id)]) else {
+            return nil
+        }
+        var ticket = try self.ticket(row)
+        if withAttempts {
+            ticket.attempts = try Row.fetchAll(
+                db, sql: "SELECT * FROM attempt WHERE ticket_seq = ? ORDER BY number", arguments: [row["seq"] as Int64]
+            ).map(attempt)
+        }
+        return ticket
+    }
+
+    static func ticket(_ row: Row) throws -> Ticket {
+        guard let id = row.ticketID("id") else { throw StoreError(.corrupt, "ticket row without a 32-byte id") }
+        return Ticket(
+            id: id,
+            jobID: JobID(rawValue: row["job_id"]),
+            jobName: row["job_name"],
+            revision: row["revision"],
+            slot: row.requiredTimestamp("slot"),
+            state: TicketState(rawValue: row["state"]) ?? .pending,
+            reason: (row["reason"] as String?).flatMap(TicketReason.init(rawValue:)),
+            detail: row["detail"],
+            epoch: row["epoch"],
+            attempt: row["attempt"],
+            maxAttempts: row["max_attempts"],
+            notBefore: row.requiredTimestamp("not_before"),
+            createdAt: row.requiredTimestamp("created_at"),
+            startedAt: row.timestamp("started_at"),
+            finishedAt: row.timestamp("finished_at"),
+            executor: row["executor"],
+            manual: row["manual"])
+    }
+
+    static func attempt(_ row: Row) -> Attempt {
+        Attempt(
+            number: row["number"],
+            executor: row["executor"],
+            startedAt: row.requiredTimestamp("started_at"),
+            finishedAt: row.timestamp("finished_at"),
+            outcome: (row["outcome"] as String?).flatMap(AttemptOutcome.init(rawValue:)),
+            status: row["status"],
+            output: row["output"])
+    }
+
+    /// Ends the running attempt `seq` with `outcome` and moves the ticket per `AttemptResolution`.
+    /// The caller has already matched the claim (token or expired lease) in its WHERE clause.
+    static func finishAttempt(
+        _ db: Database, seq: Int64, jobID: String, attempt: Int, maxAttempts: Int, cancelRequested: Bool,
+        outcome: AttemptOutcome, status: Int?, output: String?, retry: RetryPolicy, now: Timestamp
+    ) throws -> AttemptResolution {
+        var policy = retry
+        policy.maxAttempts = maxAttempts  // the ticket pins the attempt budget it was written with
+        var effective = outcome
+        if cancelRequested && outcome != .succeeded { effective = .cancelled }
+        let resolution = AttemptResolution.after(outcome: effective, attempt: attempt, retry: policy, now: now)
+        let final = resolution.state.isFinal
+        try db.execute(
+            sql: """
+                UPDATE ticket SET state = ?, reason = ?, not_before = COALESCE(?, not_before), finished_at = ?,
+                    claim_token = NULL, lease_expires_at = NULL, attempt = attempt - ?
+                WHERE seq = ?
+                """,
+            arguments: [
+                resolution.state.rawValue, resolution.reason?.rawValue, resolution.notBefore?.milliseconds,
+                final ? now.milliseconds : nil, outcome == .handedBack ? 1 : 0, seq,
+            ])
+        try db.execute(
+            sql: "UPDATE attempt SET finished_at = ?, outcome = ?, status = ?, output = ? WHERE ticket_seq = ? AND number = ?",
+            arguments: [now.milliseconds, outcome.rawValue, status, output, seq, attempt])
+        if outcome == .handedBack {
+            try db.execute(sql: "DELETE FROM attempt WHERE ticket_seq = ? AND number = ?", arguments: [seq, attempt])
+        }
+        if resolution.state == .succeeded {
+            try db.execute(sql: "UPDATE job SET last_success_at = ? WHERE id = ?", arguments: [now.milliseconds, jobID])
+        } else if resolution.state == .failed {
+            try db.execute(sql: "UPDATE job SET last_failure_at = ? WHERE id = ?", arguments: [now.milliseconds, jobID])
+        }
+        return resolution
+    }
+}

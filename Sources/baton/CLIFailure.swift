@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+
+/// A command-line failure with the message the user sees and the exit status scripts test.
+enum CLIFailure: Error, CustomStringConvertible {
+    /// Invalid input (exit 2), e.g. a cron expression with a bad field.
+    case usage(String)
+    /// The command exists but this build does not implement it yet (exit 1).
+    case notYetAvailable(String)
+
+    var description: String {
+        switch self {
+        case .usage(let message): message
+        case .notYetAvailable(let command): "baton \(command): not yet available in this build"
+        }
+    }
+
+    var exitCode: ExitCode {
+        switch self {
+        case .usage: ExitCode(2)
+        case .notYetAvailable: ExitCode(1)
+        }
+    }
+}
+
+/// Runs `body`, turning a `CLIFailure` into its message on stderr and its exit status.
+func reportingFailures(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let failure as CLIFailure {
+        FileHandle.standardError.write(Data("error: \(failure.description)\n".utf8))
+        throw failure.exitCode
+    }
+}
+
+/// The async twin of `reportingFailures(_:)`.
+func reportingFailures(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let failure as CLIFailure {
+        FileHandle.standardError.write(Data("error: \(failure.description)\n".utf8))
+        throw failure.exitCode
+    }
+}

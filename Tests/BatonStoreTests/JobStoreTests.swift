@@ -1,0 +1,101 @@
+import BatonCore
+import BatonStore
+import Foundation
+import Testing
+
+@Suite("Job store")
+struct JobStoreTests {
+    @Test func createGetAndNameConflict() async throws {
+        let store = try StoreFixture()
+        let job = try await store.jobs.create(StoreFixture.spec("a"), now: StoreFixture.t0)
+        #expect(job.revision == 1)
+        #expect(job.state == .active)
+        #expect(job.nextFireAt == StoreFixture.t0 + .seconds(1))
+        #expect(try await store.jobs.job(named: "a") == job)
+        await #expect(throws: StoreError(.conflict, "a job named \"a\" already exists")) {
+            try await store.jobs.create(StoreFixture.spec("a"), now: StoreFixture.t0)
+        }
+    }
+
+    @Test func putCreatesThenReplacesAndHonoursIfMatch() async throws {
+        let store = try StoreFixture()
+        let (created, wasCreated) = try await store.jobs.put(StoreFixture.spec("b"), ifRevision: nil, now: StoreFixture.t0)
+        #expect(wasCreated)
+        let (replaced, again) = try await store.jobs.put(
+            StoreFixture.spec("b", every: .minutes(1)), ifRevision: 1, now: StoreFixture.t0 + .seconds(5))
+        #expect(!again)
+        #expect(replaced.id == created.id)
+        #expect(replaced.revision == 2)
+        // The old revision is kept: tickets written for it still run its action.
+        #expect(try await store.jobs.job(id: created.id, revision: 1)?.schedule.kind == .every(.seconds(1)))
+        #expect(try await store.jobs.job(id: created.id, revision: 2)?.schedule.kind == .every(.minutes(1)))
+        do {
+            _ = try await store.jobs.put(StoreFixture.spec("b"), ifRevision: 1, now: StoreFixture.t0)
+            Issue.record("a stale If-Match must be refused")
+        } catch {
+            #expect(error.code == .revisionMismatch)
+        }
+    }
+
+    @Test func resumeMovesTheWatermarkSoPausedSlotsNeverRun() async throws {
+        let store = try StoreFixture()
+        _ = try await store.jobs.create(StoreFixture.spec("p"), now: StoreFixture.t0)
+        let paused = try await store.jobs.setPaused(true, name: "p", ifRevision: nil, now: StoreFixture.t0 + .seconds(2))
+        #expect(paused.state == .paused)
+        let resumed = try await store.jobs.setPaused(false, name: "p", ifRevision: nil, now: StoreFixture.t0 + .seconds(60))
+        #expect(resumed.state == .active)
+        #expect(resumed.watermark == StoreFixture.t0 + .seconds(60))
+        #expect(resumed.nextFireAt == StoreFixture.t0 + .seconds(61))
+    }
+
+    @Test func listPaginatesByNameAndFiltersByLabel() async throws {
+        let store = try StoreFixture()
+        for name in ["c1", "c2", "c3", "c4", "c5"] {
+            var spec = StoreFixture.spec(name)
+            spec.labels = ["team": name == "c3" ? "billing" : "ops"]
+            _ = try await store.jobs.create(spec, now: StoreFixture.t0)
+        }
+        let first = try await store.jobs.list(limit: 2, after: nil, label: nil, paused: nil)
+        #expect(first.items.map(\.name) == ["c1", "c2"])
+        let second = try await store.jobs.list(limit: 2, after: first.nextCursor, label: nil, paused: nil)
+        #expect(second.items.map(\.name) == ["c3", "c4"])
+        let third = try await store.jobs.list(limit: 2, after: second.nextCursor, label: nil, paused: nil)
+        #expect(third.items.map(\.name) == ["c5"])
+        #expect(third.nextCursor == nil)
+        let billing = try await store.jobs.list(limit: 10, after: nil, label: ("team", "billing"), paused: nil)
+        #expect(billing.items.map(\.name) == ["c3"])
+    }
+
+    @Test func deleteCancelsPendingTicketsAndFreesTheName() async throws {
+        let store = try StoreFixture()
+        let job = try await store.jobs.create(StoreFixture.spec("d"), now: StoreFixture.t0)
+        let (ticket, _) = try await store.tickets.trigger(jobName: "d", idempotencyKey: "k", now: StoreFixture.t0)
+        try await store.jobs.delete(name: "d", ifRevision: nil, now: StoreFixture.t0 + .seconds(1))
+        #expect(try await store.tickets.ticket(ticket.id)?.state == .cancelled)
+        #expect(try await store.jobs.job(named: "d") == nil)
+        let again = try await store.jobs.create(StoreFixture.spec("d"), now: StoreFixture.t0 + .seconds(2))
+        #expect(again.id != job.id)
+        do {
+            _ = try await store.tickets.trigger(jobName: "gone", idempotencyKey: nil, now: StoreFixture.t0)
+            Issue.record("a trigger on an unknown job must be refused")
+        } catch {
+            #expect(error.code == .notFound)
+        }
+    }
+
+    @Test func migrationsRunSafelyFromManyConnectionsAtOnce() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-migrate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("baton.sqlite").path
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    let database = try BatonDatabase(StoreConfiguration(path: path))
+                    try database.migrate()
+                    return await database.isSchemaCurrent()
+                }
+            }
+            for try await current in group { #expect(current) }
+        }
+    }
+}

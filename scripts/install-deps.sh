@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Baton builds against, only when one is missing.
+set -euo pipefail
+packages=(libzmq3-dev libsqlite3-dev libcurl4-openssl-dev pkg-config)
+[ "${WITH_COMPOSE:-0}" = 1 ] && packages+=(docker-compose)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH (expected a Swift 6.2+ toolchain)"; exit 1; }
