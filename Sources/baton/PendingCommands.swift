@@ -16,21 +16,12 @@ struct Up: PendingCommand {
         abstract: "Run a scheduler, executors and the gateway locally on one SQLite file.")
 }
 
-struct SchedulerCommand: PendingCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "scheduler", abstract: "Run a scheduler (leader or standby).")
-}
-
 struct ExecutorCommand: PendingCommand {
     static let configuration = CommandConfiguration(commandName: "executor", abstract: "Run an executor.")
 }
 
 struct GatewayCommand: PendingCommand {
     static let configuration = CommandConfiguration(commandName: "gateway", abstract: "Run the HTTP API.")
-}
-
-struct Migrate: PendingCommand {
-    static let configuration = CommandConfiguration(abstract: "Create or upgrade the database schema.")
 }
 
 struct Jobs: PendingCommand {
