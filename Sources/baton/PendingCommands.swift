@@ -21,10 +21,6 @@ struct SchedulerCommand: PendingCommand {
         commandName: "scheduler", abstract: "Run a scheduler (leader or standby).")
 }
 
-struct ExecutorCommand: PendingCommand {
-    static let configuration = CommandConfiguration(commandName: "executor", abstract: "Run an executor.")
-}
-
 struct GatewayCommand: PendingCommand {
     static let configuration = CommandConfiguration(commandName: "gateway", abstract: "Run the HTTP API.")
 }
