@@ -40,37 +40,25 @@ public struct CommandActionRunner: Sendable {
             return ActionResult(outcome: .failed, output: "command_failed: \"\(program)\" was not found or is not executable (PATH=\(path))")
         }
 
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = Array(action.argv.dropFirst())
         var environment = ["PATH": path]
         environment.merge(action.env) { _, job in job }
         environment.merge(identity.environment) { _, baton in baton }
-        process.environment = environment
         if let cwd = action.cwd {
-            process.currentDirectoryURL = URL(fileURLWithPath: cwd, isDirectory: true)
+            var info = stat()
+            guard stat(cwd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                return ActionResult(outcome: .failed, output: "command_failed: working directory \"\(cwd)\" does not exist")
+            }
         }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        let exit = OneShot<Termination>()
-        process.terminationHandler = { finished in
-            exit.fulfil(Termination(status: finished.terminationStatus, signaled: finished.terminationReason == .uncaughtSignal))
-        }
+        let child: ChildProcess
         do {
-            try process.run()
+            child = try ChildProcess.spawn(executable: executable.path, argv: action.argv, environment: environment, cwd: action.cwd)
         } catch {
-            return ActionResult(outcome: .failed, output: "command_failed: cannot start \(executable.path): \(error.localizedDescription)")
+            return ActionResult(outcome: .failed, output: "command_failed: cannot start \(executable.path): \(error.description)")
         }
-        // The child has its copy; ours must close or the reader never sees end-of-file.
-        try? pipe.fileHandleForWriting.close()
-        let pid = process.processIdentifier
-        let tail = OutputTail(fileDescriptor: pipe.fileHandleForReading.fileDescriptor)
-
-        func signal(_ number: Int32) {
-            if exit.value == nil { kill(pid, number) }
-        }
+        let tail = OutputTail(fileDescriptor: child.output)
+        close(child.output)
+        let exit = child.exit
+        func signal(_ number: Int32) { child.signal(number) }
 
         enum Event: Sendable {
             case exited
