@@ -16,10 +16,6 @@ struct Up: PendingCommand {
         abstract: "Run a scheduler, executors and the gateway locally on one SQLite file.")
 }
 
-struct ExecutorCommand: PendingCommand {
-    static let configuration = CommandConfiguration(commandName: "executor", abstract: "Run an executor.")
-}
-
 struct GatewayCommand: PendingCommand {
     static let configuration = CommandConfiguration(commandName: "gateway", abstract: "Run the HTTP API.")
 }
