@@ -68,12 +68,15 @@ let package = Package(
         ),
         .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore"], swiftSettings: strict),
         .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["BatonCore", "BatonStore"], swiftSettings: strict),
+        // Test helpers shared by test targets: a recording HTTP server, child `baton` processes, bounded waits.
+        .target(name: "BatonTestSupport", dependencies: ["BatonCore"], path: "Tests/Support", swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests", dependencies: ["BatonCore", "BatonStore", "BatonTestSupport"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
         .testTarget(
             name: "ExecutorTests",
             dependencies: [
-                "Executor", "BatonCore", "BatonStore", "ZeroMQ",
+                "Executor", "BatonCore", "BatonStore", "ZeroMQ", "BatonTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import BatonCore
 import BatonStore
 import Foundation

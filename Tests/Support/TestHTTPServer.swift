@@ -9,21 +9,28 @@ import Synchronization
 
 /// A minimal blocking HTTP/1.1 server on 127.0.0.1 with an ephemeral port, one thread per connection.
 /// It records every request and answers with whatever the test's responder says; `Connection: close` always.
-final class TestHTTPServer: Sendable {
-    struct Request: Sendable {
-        var method: String
-        var path: String
+public final class TestHTTPServer: Sendable {
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
         /// Names lowercased.
-        var headers: [String: String]
-        var body: String
+        public var headers: [String: String]
+        public var body: String
     }
 
-    struct Response: Sendable {
-        var status: Int
-        var headers: [String: String] = [:]
-        var body: String = ""
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [String: String] = [:]
+        public var body: String = ""
         /// Never answer; the connection stays open until the server stops.
-        var hang = false
+        public var hang = false
+
+        public init(status: Int, headers: [String: String] = [:], body: String = "", hang: Bool = false) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.hang = hang
+        }
     }
 
     private struct State {
@@ -32,12 +39,12 @@ final class TestHTTPServer: Sendable {
         var stopped = false
     }
 
-    let port: Int
+    public let port: Int
     private let listener: Int32
     private let state = Mutex(State())
     private let responder: @Sendable (Request) -> Response
 
-    init(responder: @escaping @Sendable (Request) -> Response) throws {
+    public init(responder: @escaping @Sendable (Request) -> Response) throws {
         self.responder = responder
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
@@ -64,12 +71,12 @@ final class TestHTTPServer: Sendable {
         thread.start()
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://127.0.0.1:\(port)" }
 
-    var requests: [Request] { state.withLock { $0.requests } }
+    public var requests: [Request] { state.withLock { $0.requests } }
 
     /// Closes the listener and every open connection (unblocking hung responders).
-    func stop() {
+    public func stop() {
         let open = state.withLock { state -> Set<Int32> in
             state.stopped = true
             return state.connections

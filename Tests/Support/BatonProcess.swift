@@ -1,16 +1,15 @@
 import BatonCore
 import Foundation
-import Testing
 
 /// A `baton` child process started by a test, with its log captured to a file. Tests stop only
 /// the processes they started, by PID, and every wait is bounded.
-final class BatonProcess {
-    let process: Process
-    let logURL: URL
-    let role: String
+public final class BatonProcess {
+    public let process: Process
+    public let logURL: URL
+    public let role: String
 
     /// The built `baton` next to the test bundle (`swift build --build-tests` builds both).
-    static var executable: URL {
+    public static var executable: URL {
         let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let candidates = [
             bundleDirectory.appendingPathComponent("baton"),
@@ -21,7 +20,7 @@ final class BatonProcess {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2]
     }
 
-    init(_ arguments: [String], environment: [String: String], directory: URL, name: String) throws {
+    public init(_ arguments: [String], environment: [String: String], directory: URL, name: String) throws {
         role = name
         logURL = directory.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
@@ -38,16 +37,16 @@ final class BatonProcess {
         try process.run()
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
 
-    func signal(_ signal: Int32) {
+    public func signal(_ signal: Int32) {
         if process.isRunning { kill(process.processIdentifier, signal) }
     }
 
     /// Waits for the process to exit; SIGKILLs it if it has not within `timeout`.
     @discardableResult
-    func waitForExit(timeout: Duration = .seconds(15)) async -> Int32 {
+    public func waitForExit(timeout: Duration = .seconds(15)) async -> Int32 {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while process.isRunning && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
@@ -59,7 +58,7 @@ final class BatonProcess {
         return process.terminationStatus
     }
 
-    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
@@ -67,7 +66,7 @@ final class BatonProcess {
 }
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration, _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(timeout: Duration, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
@@ -77,7 +76,7 @@ func eventually(timeout: Duration, _ condition: () async throws -> Bool) async r
 }
 
 /// A free TCP port on 127.0.0.1, found by binding port 0.
-func freePort() -> Int {
+public func freePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -95,13 +94,13 @@ func freePort() -> Int {
 }
 
 /// A temporary directory for one test's database and logs, removed afterwards unless the test failed.
-struct Workspace {
-    let directory: URL
+public struct Workspace {
+    public let directory: URL
 
-    init() throws {
+    public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-it-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
-    var databasePath: String { directory.appendingPathComponent("baton.sqlite").path }
+    public var databasePath: String { directory.appendingPathComponent("baton.sqlite").path }
 }
