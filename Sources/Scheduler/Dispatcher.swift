@@ -95,8 +95,8 @@ public final class Dispatcher: Service {
         let leading = leadership.current != nil
         switch message {
         case .hello(let hello):
-            registry.withLock { $0.hello(peer, hello, now: now) }
-            logger.info("executor connected", metadata: ["executor": "\(hello.executor)", "capacity": "\(hello.capacity)"])
+            let isNew = registry.withLock { $0.hello(peer, hello, now: now) }
+            if isNew { logger.info("executor connected", metadata: ["executor": "\(hello.executor)", "capacity": "\(hello.capacity)"]) }
             if !leading { notLeader(peer, loop: loop) }
         case .credit(let credit):
             let known = registry.withLock { $0.credit(peer, credit.n, now: now) }

@@ -17,12 +17,16 @@ struct ExecutorRegistry: Sendable {
     private var rotation: [[UInt8]] = []
     private var nextIndex = 0
 
-    mutating func hello(_ routingID: [UInt8], _ hello: WireMessage.Hello, now: Timestamp) {
+    /// Records (or refreshes) an executor; returns true when it is new or changed its declaration.
+    @discardableResult
+    mutating func hello(_ routingID: [UInt8], _ hello: WireMessage.Hello, now: Timestamp) -> Bool {
+        let previous = peers[routingID]
         let credit = peers[routingID].map { min($0.credit, hello.capacity) } ?? 0
         peers[routingID] = Peer(
             routingID: routingID, executorID: hello.executor, capacity: hello.capacity,
             queues: Set(hello.queues.isEmpty ? ["default"] : hello.queues), credit: credit, lastSeen: now)
         if !rotation.contains(routingID) { rotation.append(routingID) }
+        return previous?.capacity != hello.capacity || previous?.queues != Set(hello.queues.isEmpty ? ["default"] : hello.queues)
     }
 
     /// Credit is the executor's absolute count of free slots, capped by its declared capacity.

@@ -62,7 +62,7 @@ public final class LeaderElector: Service {
             }
             let delay = min(election.delayBeforeNextAttempt(leaseExpiresIn: leaseExpiresIn), .seconds(1))
             // Wake early to step down the moment trust runs out, even if the database hangs.
-            try? await Task.sleep(for: delay)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
             apply(election.check(now: monotonic.now))
         }
 

@@ -57,7 +57,9 @@ public final class Maintenance: Service {
                     if error.code != .notLeader { logger.warning("maintenance pass failed", metadata: ["error": "\(error)"]) }
                 }
             }
-            try? await Task.sleep(for: configuration.sweepInterval.duration)
+            try? await cancelWhenGracefulShutdown { [interval = configuration.sweepInterval.duration] in
+                try await Task.sleep(for: interval)
+            }
         }
     }
 }

@@ -11,11 +11,6 @@ extension PendingCommand {
     }
 }
 
-struct Up: PendingCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Run a scheduler, executors and the gateway locally on one SQLite file.")
-}
-
 struct GatewayCommand: PendingCommand {
     static let configuration = CommandConfiguration(commandName: "gateway", abstract: "Run the HTTP API.")
 }
