@@ -71,7 +71,9 @@ let package = Package(
         // Test helpers shared by test targets: a recording HTTP server, child `baton` processes, bounded waits.
         .target(name: "BatonTestSupport", dependencies: ["BatonCore"], path: "Tests/Support", swiftSettings: strict),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["BatonCore", "BatonStore", "BatonTestSupport"], swiftSettings: strict),
+            name: "IntegrationTests", dependencies: ["BatonCore", "BatonStore", "BatonTestSupport", "ZeroMQ"],
+            swiftSettings: strict),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "BatonCore"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
         .testTarget(
             name: "ExecutorTests",
