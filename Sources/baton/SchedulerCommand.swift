@@ -4,6 +4,7 @@ import BatonStore
 import Logging
 import Scheduler
 import ServiceLifecycle
+import Foundation
 
 /// `baton scheduler`: one scheduler process, leader or standby.
 struct SchedulerCommand: AsyncParsableCommand {
@@ -66,5 +67,23 @@ struct Migrate: AsyncParsableCommand {
         let database = try BatonDatabase(try common.storeConfiguration())
         try database.migrate()
         logger.info("schema is current", metadata: ["db": "\(database.configuration.path)"])
+    }
+}
+
+/// `baton backup --to FILE`: a consistent copy of the live database (`VACUUM INTO`), safe while Baton runs.
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Copy the live database to a file, consistently, while Baton runs.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Destination file; must not exist yet.")
+    var to: String
+
+    func run() async throws {
+        let logger = try common.logger(role: "backup")
+        guard !FileManager.default.fileExists(atPath: to) else { throw ValidationError("\(to) already exists") }
+        let database = try BatonDatabase(try common.storeConfiguration())
+        try await database.backup(to: to)
+        logger.info("backup written", metadata: ["to": "\(to)", "db": "\(database.configuration.path)"])
     }
 }
