@@ -70,7 +70,7 @@ struct CommandActionRunnerTests {
         #expect(result.output?.hasPrefix("ready") == true)
         // TERM at 300 ms was ignored; KILL followed after the 300 ms grace.
         #expect(elapsed >= .milliseconds(600))
-        #expect(elapsed < .seconds(5))
+        #expect(elapsed < .seconds(20))  // the child loops forever unless killed; loose because CI machines are busy
     }
 
     @Test func aTimeoutEndsAPoliteProcessWithTerm() async {
@@ -90,7 +90,8 @@ struct CommandActionRunnerTests {
         let ended = await result
         #expect(ended.outcome == .cancelled)
         #expect(ended.status == 128 + 9)
-        #expect(clock.now - started < .seconds(5))
+        // Far below the 30 s the child would otherwise run (a loose bound: CI machines are busy).
+        #expect(clock.now - started < .seconds(20))
     }
 
     @Test func commandsAreRefusedUnlessAllowed() async {

@@ -69,7 +69,8 @@ struct HTTPActionRunnerTests {
             HTTPAction(url: server.url, timeout: .milliseconds(300)), identity: Self.identity, timeout: .milliseconds(300),
             stop: StopSignal())
         #expect(result.outcome == .timedOut)
-        #expect(clock.now - started < .seconds(5))
+        // Far below the 30 s the child would otherwise run (a loose bound: CI machines are busy).
+        #expect(clock.now - started < .seconds(20))
     }
 
     @Test func aStopCancelsTheRequestAtOnce() async throws {
