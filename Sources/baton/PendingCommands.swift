@@ -25,18 +25,6 @@ struct ExecutorCommand: PendingCommand {
     static let configuration = CommandConfiguration(commandName: "executor", abstract: "Run an executor.")
 }
 
-struct GatewayCommand: PendingCommand {
-    static let configuration = CommandConfiguration(commandName: "gateway", abstract: "Run the HTTP API.")
-}
-
 struct Migrate: PendingCommand {
     static let configuration = CommandConfiguration(abstract: "Create or upgrade the database schema.")
-}
-
-struct Jobs: PendingCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage jobs through the gateway.")
-}
-
-struct Tickets: PendingCommand {
-    static let configuration = CommandConfiguration(abstract: "Inspect tickets through the gateway.")
 }
