@@ -10,10 +10,11 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFTFLAGS)
 
-# Starts Baton with demo jobs; until `baton up` lands it previews a cron schedule.
+# Starts a scheduler, two executors (and the gateway once it lands) with demo jobs on ./.baton/baton.sqlite.
+# A debug build, so the first start is quick; benchmarks use the release build.
 up: deps
-	$(SWIFT) build -c release --product baton
-	.build/release/baton cron '30 2 * * *' --tz America/New_York --count 5
+	$(SWIFT) build --product baton
+	.build/debug/baton up --demo
 
 test: deps
 	$(SWIFT) build --build-tests $(SWIFTFLAGS)

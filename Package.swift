@@ -37,6 +37,25 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Scheduler",
+            dependencies: [
+                "BatonCore", "BatonStore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Executor",
+            dependencies: [
+                "BatonCore", "BatonStore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Gateway",
             dependencies: [
                 "BatonCore",
@@ -56,6 +75,8 @@ let package = Package(
                 "BatonCore",
                 "BatonStore",
                 "Gateway",
+                "Scheduler",
+                "Executor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -65,7 +86,22 @@ let package = Package(
         ),
         .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore"], swiftSettings: strict),
         .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore"], swiftSettings: strict),
+        // Test helpers shared by test targets: a recording HTTP server, child `baton` processes, bounded waits.
+        .target(name: "BatonTestSupport", dependencies: ["BatonCore"], path: "Tests/Support", swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests", dependencies: ["BatonCore", "BatonStore", "BatonTestSupport", "ZeroMQ"],
+            swiftSettings: strict),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "BatonCore"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
+        .testTarget(
+            name: "ExecutorTests",
+            dependencies: [
+                "Executor", "BatonCore", "BatonStore", "ZeroMQ", "BatonTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// A won claim: everything an executor needs to run the attempt.
-public struct ClaimedTicket: Sendable {
+public struct ClaimedTicket: Sendable, Equatable {
     public var id: TicketID
     public var jobID: JobID
     public var jobName: String
@@ -17,10 +17,27 @@ public struct ClaimedTicket: Sendable {
     public var leaseExpiresAt: Timestamp
     /// The job as it was at the ticket's revision: every attempt runs the same action (CONTRACT §9a).
     public var spec: JobSpec
+
+    public init(
+        id: TicketID, jobID: JobID, jobName: String, revision: Int64, slot: Timestamp, manual: Bool, attempt: Int,
+        maxAttempts: Int, token: ClaimToken, leaseExpiresAt: Timestamp, spec: JobSpec
+    ) {
+        self.id = id
+        self.jobID = jobID
+        self.jobName = jobName
+        self.revision = revision
+        self.slot = slot
+        self.manual = manual
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.token = token
+        self.leaseExpiresAt = leaseExpiresAt
+        self.spec = spec
+    }
 }
 
 /// How an executor reports the end of an attempt.
-public struct Completion: Sendable {
+public struct Completion: Sendable, Equatable {
     public var id: TicketID
     public var token: ClaimToken
     public var outcome: AttemptOutcome

@@ -65,7 +65,7 @@ struct CronBench: ParsableCommand {
                 "commit": BenchEnvironment.commit, "settings": ["iterations": iterations],
                 "computationsPerSecond": Int(mean), "cases": results,
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("mean: \(Int(mean)) next-fire computations/s (target ≥ 200000)")

@@ -80,7 +80,9 @@ struct CronCommand: ParsableCommand {
     /// Keys in the contract's order: expression, timezone, fires.
     static func json(expression: String, timeZone: String, fires: [Timestamp]) -> String {
         func quoted(_ text: String) -> String {
-            let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .withoutEscapingSlashes
+            let data = (try? encoder.encode(text)) ?? Data("\"\"".utf8)
             return String(decoding: data, as: UTF8.self)
         }
         let list = fires.map { quoted($0.rfc3339) }.joined(separator: ",")

@@ -1,0 +1,187 @@
+import BatonCore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Runs `command` actions (CONTRACT §4, §9a): argv without a shell, an environment of only `PATH`, the job's
+/// `env` and the identity variables; exit 0 = success; at the timeout SIGTERM, then SIGKILL after the kill grace;
+/// the last 4 KiB of combined stdout and stderr is kept.
+public struct CommandActionRunner: Sendable {
+    /// `BATON_ALLOW_COMMANDS`: without it every command ticket fails with `commands_disabled`.
+    public var allowCommands: Bool
+    /// Between SIGTERM and SIGKILL (CONTRACT: 10 s; tests shorten it).
+    public var killGrace: TimeSpan
+    /// The `PATH` commands get and argv[0] is looked up in.
+    public var path: String
+
+    public init(allowCommands: Bool, killGrace: TimeSpan = .seconds(10), path: String? = nil) {
+        self.allowCommands = allowCommands
+        self.killGrace = killGrace
+        self.path = path ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    }
+
+    public static let disabledOutput =
+        "commands_disabled: this executor does not run command actions (start it with BATON_ALLOW_COMMANDS=true)"
+
+    public func run(_ action: CommandAction, identity: TicketIdentity, timeout: TimeSpan, stop: StopSignal) async -> ActionResult {
+        guard allowCommands else {
+            return ActionResult(outcome: .failed, output: CommandActionRunner.disabledOutput)
+        }
+        guard let program = action.argv.first, !program.isEmpty else {
+            return ActionResult(outcome: .failed, output: "command_failed: argv is empty")
+        }
+        guard let executable = resolve(program, cwd: action.cwd) else {
+            return ActionResult(outcome: .failed, output: "command_failed: \"\(program)\" was not found or is not executable (PATH=\(path))")
+        }
+
+        var environment = ["PATH": path]
+        environment.merge(action.env) { _, job in job }
+        environment.merge(identity.environment) { _, baton in baton }
+        if let cwd = action.cwd {
+            var info = stat()
+            guard stat(cwd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                return ActionResult(outcome: .failed, output: "command_failed: working directory \"\(cwd)\" does not exist")
+            }
+        }
+        let child: ChildProcess
+        do {
+            child = try ChildProcess.spawn(executable: executable.path, argv: action.argv, environment: environment, cwd: action.cwd)
+        } catch {
+            return ActionResult(outcome: .failed, output: "command_failed: cannot start \(executable.path): \(error.description)")
+        }
+        let tail = OutputTail(fileDescriptor: child.output)
+        close(child.output)
+        let exit = child.exit
+        func signal(_ number: Int32) { child.signal(number) }
+
+        enum Event: Sendable {
+            case exited
+            case timedOut
+            case stopped(StopReason)
+        }
+        var timedOut = false
+        var stoppedBy: StopReason?
+        let killGrace = self.killGrace
+        let first = await firstOf(
+            { await exit.wait().map { _ in Event.exited } },
+            { await after(timeout, Event.timedOut) },
+            { await stop.next(after: 0).map { Event.stopped($0) } }
+        )
+        switch first {
+        case .exited, nil:
+            break
+        case .timedOut, .stopped:
+            var seen = 0
+            if case .stopped(let reason) = first {
+                stoppedBy = reason
+                seen = 1
+            } else {
+                timedOut = true
+            }
+            if stoppedBy?.isImmediate == true {
+                signal(SIGKILL)
+            } else {
+                signal(SIGTERM)
+                let seenSoFar = seen
+                let second = await firstOf(
+                    { await exit.wait().map { _ in Event.exited } },
+                    { await after(killGrace, Event.timedOut) },
+                    { await stop.next(after: seenSoFar).map { Event.stopped($0) } }
+                )
+                if case .exited = second {} else { signal(SIGKILL) }
+            }
+        }
+        let termination = await exit.wait() ?? Termination(status: -1, signaled: false)
+        let output = await tail.finish()
+        let status = Int(termination.signaled ? 128 + termination.status : termination.status)
+        let outcome: AttemptOutcome
+        if timedOut {
+            outcome = .timedOut
+        } else if stoppedBy != nil {
+            outcome = .cancelled
+        } else {
+            outcome = status == 0 ? .succeeded : .failed
+        }
+        return ActionResult(outcome: outcome, status: status, output: OutputLimit.text(output))
+    }
+
+    private func resolve(_ program: String, cwd: String?) -> URL? {
+        if program.contains("/") {
+            let base = cwd.map { URL(fileURLWithPath: $0, isDirectory: true) }
+            let url = program.hasPrefix("/") ? URL(fileURLWithPath: program) : URL(fileURLWithPath: program, relativeTo: base)
+            return access(url.path, X_OK) == 0 ? url : nil
+        }
+        for directory in path.split(separator: ":") where !directory.isEmpty {
+            let candidate = "\(directory)/\(program)"
+            var info = stat()
+            if stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 {
+                return URL(fileURLWithPath: candidate)
+            }
+        }
+        return nil
+    }
+}
+
+struct Termination: Sendable {
+    var status: Int32
+    var signaled: Bool
+}
+
+/// Reads a child's combined output on its own thread, keeping only the last 4 KiB.
+///
+/// After the child exits, a grandchild may still hold the pipe open; ``finish()`` then waits a short
+/// moment for end-of-file and returns what it has, rather than waiting for the grandchild.
+final class OutputTail: Sendable {
+    private let result = OneShot<[UInt8]>()
+    private let exited = OneShot<Void>()
+    private static let drainAfterExit: Int64 = 200  // milliseconds
+
+    init(fileDescriptor: Int32) {
+        let result = self.result
+        let exited = self.exited
+        // The thread reads its own duplicate, so it never reads a descriptor number the Pipe has closed and reused.
+        let fd = dup(fileDescriptor)
+        let thread = Thread {
+            var kept: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            var exitSeenAt: UInt64?
+            while fd >= 0 {
+                if exited.value != nil {
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    let since = exitSeenAt ?? now
+                    exitSeenAt = since
+                    if now - since > UInt64(OutputTail.drainAfterExit) * 1_000_000 { break }
+                }
+                var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&descriptor, 1, 50)
+                if ready > 0 {
+                    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if count > 0 {
+                        kept.append(contentsOf: buffer[0..<count])
+                        if kept.count > 2 * OutputLimit.bytes { kept.removeFirst(kept.count - OutputLimit.bytes) }
+                    } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                        break
+                    }
+                } else if ready < 0 && errno != EINTR {
+                    break
+                }
+            }
+            if fd >= 0 { close(fd) }
+            result.fulfil(Array(kept.suffix(OutputLimit.bytes)))
+        }
+        thread.name = "baton-command-output"
+        thread.start()
+    }
+
+    /// Called once the child has exited: the output so far, up to the last 4 KiB.
+    func finish() async -> [UInt8] {
+        exited.fulfil(())
+        return await result.wait() ?? []
+    }
+}

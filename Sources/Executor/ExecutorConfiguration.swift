@@ -1,0 +1,146 @@
+import BatonCore
+import Foundation
+
+/// Everything an executor process needs, resolved once from flags and environment by `baton executor`
+/// and validated before anything starts (CONTRACT §3).
+public struct ExecutorConfiguration: Sendable {
+    /// This executor's name on the wire (DEALER routing id) and in the database.
+    public var executorID: String
+    /// Scheduler ROUTER endpoints; one DEALER connects to each (`BATON_SCHEDULERS`).
+    public var schedulers: [String]
+    /// Concurrent tickets, 1...1024 (`BATON_EXECUTOR_CAPACITY`).
+    public var capacity: Int
+    /// Claim lease length; claims are renewed every third of it (`BATON_CLAIM_TTL`).
+    public var claimTTL: TimeSpan
+    /// Whether `command` actions may run here (`BATON_ALLOW_COMMANDS`).
+    public var allowCommands: Bool
+    /// Queues served, sent in `HELLO` (`BATON_QUEUES`).
+    public var queues: [String]
+    /// Whether HTTP actions may reach 169.254.0.0/16 and fe80::/10 (`BATON_HTTP_ALLOW_LINK_LOCAL`).
+    public var allowLinkLocalHTTP: Bool
+    /// How often HELLO, CREDIT and HEARTBEAT go to every scheduler.
+    public var announceInterval: TimeSpan
+    /// How often this executor refreshes its row in the executors table.
+    public var registrationInterval: TimeSpan
+    /// How long running actions may finish after a graceful shutdown starts before they are handed back.
+    public var shutdownGrace: TimeSpan
+    /// The wait between SIGTERM and SIGKILL for a command that timed out or was cancelled (CONTRACT §4: 10 s).
+    public var killGrace: TimeSpan
+    /// How long sockets stay open after `BYE`, so it leaves before they close (the socket loop closes with LINGER 0).
+    public var byeLinger: TimeSpan
+    /// Reported in `HELLO` and the executors table.
+    public var version: String
+
+    public init(
+        executorID: String = ExecutorConfiguration.generatedExecutorID(),
+        schedulers: [String] = ["tcp://127.0.0.1:7710"],
+        capacity: Int = 16,
+        claimTTL: TimeSpan = .seconds(30),
+        allowCommands: Bool = false,
+        queues: [String] = ["default"],
+        allowLinkLocalHTTP: Bool = false,
+        announceInterval: TimeSpan = .seconds(1),
+        registrationInterval: TimeSpan = .seconds(5),
+        shutdownGrace: TimeSpan = .seconds(10),
+        killGrace: TimeSpan = .seconds(10),
+        byeLinger: TimeSpan = .milliseconds(100),
+        version: String = "0.1.0"
+    ) {
+        self.executorID = executorID
+        self.schedulers = schedulers
+        self.capacity = capacity
+        self.claimTTL = claimTTL
+        self.allowCommands = allowCommands
+        self.queues = queues
+        self.allowLinkLocalHTTP = allowLinkLocalHTTP
+        self.announceInterval = announceInterval
+        self.registrationInterval = registrationInterval
+        self.shutdownGrace = shutdownGrace
+        self.killGrace = killGrace
+        self.byeLinger = byeLinger
+        self.version = version
+    }
+
+    /// `<host>-<pid>-<6 random hex>`: unique per process, readable in logs and `GET /v1/executors`.
+    public static func generatedExecutorID() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+        let suffix = String(UInt32.random(in: 0..<(1 << 24)), radix: 16)
+        let padded = String(repeating: "0", count: 6 - suffix.count) + suffix
+        return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(padded)"
+    }
+
+    /// Every problem at once, each naming the setting, so an operator fixes them in one go.
+    public func validate() throws(ExecutorConfigurationError) {
+        var problems: [String] = []
+        let idBytes = executorID.utf8.count
+        if idBytes == 0 || idBytes > 255 {
+            problems.append("BATON_EXECUTOR_ID must be 1 to 255 bytes")
+        } else if executorID.utf8.first == 0 {
+            problems.append("BATON_EXECUTOR_ID must not start with a NUL byte (ZeroMQ reserves it)")
+        }
+        if schedulers.isEmpty {
+            problems.append("BATON_SCHEDULERS / --schedulers needs at least one endpoint such as tcp://127.0.0.1:7710")
+        }
+        for endpoint in schedulers where !ExecutorConfiguration.isEndpoint(endpoint) {
+            problems.append(
+                "BATON_SCHEDULERS / --schedulers: \"\(endpoint)\" is not an endpoint such as tcp://host:7710 or ipc:///path")
+        }
+        if !(1...1024).contains(capacity) {
+            problems.append("BATON_EXECUTOR_CAPACITY / --executor-capacity must be from 1 to 1024, not \(capacity)")
+        }
+        if claimTTL < .seconds(3) {
+            problems.append("BATON_CLAIM_TTL / --claim-ttl must be at least 3s (claims renew every third of it), not \(claimTTL)")
+        }
+        if queues.isEmpty {
+            problems.append("BATON_QUEUES / --queues needs at least one queue name")
+        }
+        for queue in queues where !ExecutorConfiguration.isQueueName(queue) {
+            problems.append("BATON_QUEUES / --queues: \"\(queue)\" is not a queue name ([a-z0-9][a-z0-9._-]{0,62})")
+        }
+        for (name, span) in [("announce interval", announceInterval), ("registration interval", registrationInterval)]
+        where span <= .zero {
+            problems.append("\(name) must be positive")
+        }
+        for (name, span) in [("shutdown grace", shutdownGrace), ("kill grace", killGrace), ("BYE linger", byeLinger)]
+        where span < .zero {
+            problems.append("\(name) must not be negative")
+        }
+        if !problems.isEmpty {
+            throw ExecutorConfigurationError(problems: problems)
+        }
+    }
+
+    static func isEndpoint(_ text: String) -> Bool {
+        for scheme in ["tcp://", "ipc://", "inproc://"] where text.hasPrefix(scheme) {
+            let rest = text.dropFirst(scheme.count)
+            guard !rest.isEmpty else { return false }
+            if scheme == "tcp://" {
+                guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
+                    (1...65535).contains(port), colon != rest.startIndex
+                else { return false }
+            }
+            return true
+        }
+        return false
+    }
+
+    static func isQueueName(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard (1...63).contains(bytes.count) else { return false }
+        func allowed(_ b: UInt8, first: Bool) -> Bool {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return true
+            case UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"): return !first
+            default: return false
+            }
+        }
+        return bytes.enumerated().allSatisfy { allowed($0.element, first: $0.offset == 0) }
+    }
+}
+
+/// An invalid executor setting; `description` lists every problem, one per line.
+public struct ExecutorConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var problems: [String]
+
+    public var description: String { problems.joined(separator: "\n") }
+}

@@ -1,0 +1,242 @@
+import BatonCore
+import BatonStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+import ZeroMQ
+
+/// The scheduler's ROUTER socket and the leader's work loop (CONTRACT §8).
+///
+/// Every scheduler binds its ROUTER from the start and keeps track of executors, so a standby
+/// that becomes leader already knows who has credit; only the leader ticks and dispatches.
+/// The database is the authority: a message lost here delays a ticket until the
+/// redelivery timer or the 250 ms poll, and never duplicates one.
+public final class Dispatcher: Service {
+    let configuration: SchedulerConfiguration
+    let store: any SchedulerStore
+    let clock: any WallClock
+    let logger: Logger
+    let leadership: Leadership
+    let metrics: SchedulerMetrics
+    let doorbell = Doorbell()
+    let registry = Mutex(ExecutorRegistry())
+    let context: ZMQContext
+    /// The endpoint actually bound (differs from the configuration when it asks for an ephemeral port).
+    let boundEndpoint = Mutex<String?>(nil)
+
+    init(
+        configuration: SchedulerConfiguration, store: any SchedulerStore, clock: any WallClock, logger: Logger,
+        leadership: Leadership, metrics: SchedulerMetrics
+    ) throws {
+        self.configuration = configuration
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        self.leadership = leadership
+        self.metrics = metrics
+        self.context = try ZMQContext()
+    }
+
+    public func run() async throws {
+        let bind = configuration.dispatchBind
+        let loop = try await ZMQSocketLoop(context: context) { context in
+            let socket = try ZMQSocket(context: context, type: .router)
+            try socket.set(.maxMessageSize, Int64(WireMessage.maximumSize))
+            try socket.set(.routerMandatory, true)
+            try socket.set(.sendHighWaterMark, 100_000)
+            try socket.bind(bind)
+            return [socket]
+        }
+        boundEndpoint.withLock { $0 = loop.endpoints.first ?? nil }
+        logger.info("dispatch socket bound", metadata: ["endpoint": "\(loop.endpoints.first.flatMap { $0 } ?? bind)"])
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.receive(from: loop) }
+                group.addTask { await self.lead(through: loop) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        await loop.shutdown()
+    }
+
+    // MARK: Inbound
+
+    func receive(from loop: ZMQSocketLoop) async {
+        for await event in loop.events {
+            if Task.isCancelled { return }
+            switch event {
+            case .received(_, let frames):
+                handle(frames, loop: loop)
+            case .sendFailed(_, let frames, let error):
+                metrics.sendFailures.increment()
+                logger.debug("send failed", metadata: ["error": "\(error)", "peer": "\(Self.peerName(frames.first ?? []))"])
+                // An unreachable executor is gone; forget its credit at once.
+                if error.code == .hostUnreachable, let peer = frames.first {
+                    registry.withLock { $0.remove(peer) }
+                }
+            }
+        }
+    }
+
+    func handle(_ frames: [[UInt8]], loop: ZMQSocketLoop) {
+        guard let peer = frames.first, !peer.isEmpty else {
+            reject("message without a routing id", peer: [])
+            return
+        }
+        let message: WireMessage
+        do {
+            message = try WireMessage.decode(Array(frames.dropFirst()))
+        } catch {
+            reject(error.description, peer: peer)
+            return
+        }
+        let now = clock.now()
+        let leading = leadership.current != nil
+        switch message {
+        case .hello(let hello):
+            let isNew = registry.withLock { $0.hello(peer, hello, now: now) }
+            if isNew { logger.info("executor connected", metadata: ["executor": "\(hello.executor)", "capacity": "\(hello.capacity)"]) }
+            if !leading { notLeader(peer, loop: loop) }
+        case .credit(let credit):
+            let known = registry.withLock { $0.credit(peer, credit.n, now: now) }
+            if !known { logger.debug("credit from an executor that has not said HELLO", metadata: ["executor": "\(credit.executor)"]) }
+            if leading { doorbell.ring() } else { notLeader(peer, loop: loop) }
+        case .heartbeat:
+            registry.withLock { $0.touch(peer, now: now) }
+        case .bye(let bye):
+            registry.withLock { $0.remove(peer) }
+            logger.info("executor left", metadata: ["executor": "\(bye.sender)"])
+        case .wake:
+            doorbell.ring()
+        case .tickets, .notLeader, .cancel:
+            reject("\(message.typeName) is sent by schedulers, not to them", peer: peer)
+        }
+    }
+
+    func reject(_ reason: String, peer: [UInt8]) {
+        metrics.wireRejected.increment()
+        logger.warning("dropped malformed message", metadata: ["reason": "\(reason.prefix(200))", "peer": "\(Self.peerName(peer))"])
+    }
+
+    func notLeader(_ peer: [UInt8], loop: ZMQSocketLoop) {
+        loop.send([peer] + WireMessage.notLeader(.init(scheduler: configuration.id)).encode(), on: 0)
+    }
+
+    static func peerName(_ id: [UInt8]) -> String {
+        String(decoding: id.prefix(64), as: UTF8.self)
+    }
+
+    // MARK: Leading
+
+    /// Ticks and dispatches while leader; waits for leadership otherwise.
+    func lead(through loop: ZMQSocketLoop) async {
+        var work = LeaderWork()
+        while !Task.isCancelled {
+            guard let fence = leadership.current else {
+                work = LeaderWork()
+                await leadership.changed.wait(timeout: configuration.pollInterval.duration)
+                continue
+            }
+            let wait: Duration
+            do {
+                wait = try await iterate(fence: fence, work: &work, loop: loop)
+            } catch {
+                if error.code == .notLeader {
+                    logger.warning("leader write refused: lease no longer current", metadata: ["epoch": "\(fence.epoch)"])
+                } else {
+                    logger.error("leader iteration failed", metadata: ["error": "\(error)"])
+                }
+                wait = .milliseconds(100)
+            }
+            if wait > .zero { await doorbell.wait(timeout: wait) }
+        }
+    }
+
+    /// One pass: write due tickets, dispatch claimable ones, ask for cancellations; returns how long to wait.
+    func iterate(fence: LeaderFence, work: inout LeaderWork, loop: ZMQSocketLoop) async throws(StoreError) -> Duration {
+        var now = clock.now()
+        if let planned = work.plannedJobWake, now >= planned {
+            let lag = Int((now - planned).milliseconds)
+            leadership.lastTickLagMs = lag
+            metrics.tickLag.recordMilliseconds(lag)
+        }
+        let report = try await store.tick(fence, now: now, lookahead: configuration.lookahead, limit: configuration.tickBatch)
+        if !report.written.isEmpty || report.skipped > 0 {
+            metrics.ticketsWritten.increment(by: report.written.count)
+            metrics.ticketsSkipped.increment(by: report.skipped)
+            logger.debug("ticked", metadata: ["epoch": "\(fence.epoch)", "written": "\(report.written.count)", "skipped": "\(report.skipped)"])
+        }
+        metrics.skipsUnrecorded.increment(by: report.unrecordedSkips)
+        if report.jobsExamined == configuration.tickBatch { return .zero }  // more jobs due: keep going
+
+        now = clock.now()
+        let credit = registry.withLock { $0.totalCredit }
+        if credit > 0 {
+            // Tickets sent moments ago and not yet claimed come first in the queue; read past them.
+            let limit = min(1000, credit + work.sent.count)
+            dispatch(try await store.dueTickets(by: now, limit: limit), now: now, work: &work, loop: loop)
+        }
+
+        if now >= work.nextCancellationCheck {
+            work.nextCancellationCheck = now + .seconds(1)
+            for (ticket, executor) in try await store.cancellationsRequested() {
+                guard let peer = registry.withLock({ $0.routingID(ofExecutor: executor) }) else { continue }
+                loop.send([peer] + WireMessage.cancel(.init(ticket: ticket)).encode(), on: 0)
+            }
+        }
+
+        let (jobDue, ticketDue) = try await store.nextWake()
+        var wake = now + configuration.pollInterval
+        work.plannedJobWake = nil
+        if let jobDue {
+            let at = jobDue - configuration.lookahead
+            work.plannedJobWake = at
+            wake = min(wake, at)
+        }
+        // Unclaimed tickets are re-sent by the poll (every 250 ms) once BATON_REDELIVER_AFTER has passed.
+        if let ticketDue, ticketDue > now { wake = min(wake, ticketDue) }
+        return .milliseconds(max(0, (wake - clock.now()).milliseconds))
+    }
+
+    /// Sends due tickets within each executor's credit, one TICKETS message per executor.
+    func dispatch(_ due: [DueTicket], now: Timestamp, work: inout LeaderWork, loop: ZMQSocketLoop) {
+        guard !due.isEmpty else { return }
+        var batches: [[UInt8]: [WireMessage.TicketNotice]] = [:]
+        registry.withLock { registry in
+            registry.expire(now: now, timeout: .seconds(5))
+            for ticket in due {
+                let previous = work.sent[ticket.id]
+                if let previous, now - previous.at < configuration.redeliverAfter { continue }
+                guard let peer = registry.take(queue: ticket.queue, avoid: previous?.peer) else { continue }
+                batches[peer, default: []].append(
+                    WireMessage.TicketNotice(id: ticket.id, job: ticket.jobID, slot: ticket.slot, epoch: ticket.epoch))
+                work.sent[ticket.id] = LeaderWork.Sent(at: now, peer: peer)
+                if previous != nil { metrics.redelivered.increment() }
+            }
+        }
+        for (peer, notices) in batches {
+            loop.send([peer] + WireMessage.tickets(notices).encode(), on: 0)
+            metrics.ticketsDispatched.increment(by: notices.count)
+        }
+        if now >= work.nextForget {
+            work.nextForget = now + configuration.redeliverAfter
+            work.sent = work.sent.filter { now - $0.value.at < configuration.redeliverAfter * 30 }
+        }
+    }
+}
+
+/// The leader loop's memory between passes: what was sent where and when (for redelivery),
+/// and when the next job was expected (for the tick-lag metric). Lost on failover by design:
+/// a new leader simply sends pending tickets again.
+struct LeaderWork {
+    struct Sent {
+        var at: Timestamp
+        var peer: [UInt8]
+    }
+
+    var sent: [TicketID: Sent] = [:]
+    var plannedJobWake: Timestamp?
+    var nextCancellationCheck = Timestamp(milliseconds: 0)
+    var nextForget = Timestamp(milliseconds: 0)
+}

@@ -1,0 +1,65 @@
+import BatonCore
+import BatonStore
+import Logging
+import ServiceLifecycle
+
+/// The leader's sweepers, each a small fenced transaction on its own cadence:
+/// expired claim leases → `retrying`/`failed` (reason `lease_expired`); unclaimed tickets past
+/// their start deadline → `skipped` (misfire); history retention; forgetting silent nodes.
+public final class Maintenance: Service {
+    let configuration: SchedulerConfiguration
+    let store: any SchedulerStore
+    let nodes: any NodeStore
+    let clock: any WallClock
+    let logger: Logger
+    let leadership: Leadership
+    let metrics: SchedulerMetrics
+
+    init(
+        configuration: SchedulerConfiguration, store: any SchedulerStore, nodes: any NodeStore, clock: any WallClock,
+        logger: Logger, leadership: Leadership, metrics: SchedulerMetrics
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.nodes = nodes
+        self.clock = clock
+        self.logger = logger
+        self.leadership = leadership
+        self.metrics = metrics
+    }
+
+    public func run() async throws {
+        var nextRetention = clock.now()
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if let fence = leadership.current {
+                let now = clock.now()
+                do {
+                    let expired = try await store.expireLeases(fence, now: now, limit: 1000)
+                    if !expired.isEmpty {
+                        metrics.leasesExpired.increment(by: expired.count)
+                        for id in expired.prefix(20) {
+                            logger.warning("claim lease expired; ticket returns for another attempt", metadata: ["ticket": "\(id)"])
+                        }
+                    }
+                    let misfired = try await store.enforceDeadlines(fence, now: now)
+                    if misfired > 0 {
+                        metrics.misfired.increment(by: misfired)
+                        logger.info("tickets missed their start deadline", metadata: ["count": "\(misfired)"])
+                    }
+                    if now >= nextRetention {
+                        nextRetention = now + .minutes(1)
+                        let report = try await store.purgeHistory(
+                            fence, now: now, retention: configuration.retention, perJob: configuration.historyPerJob)
+                        metrics.purged.increment(by: report.purgedTickets)
+                        _ = try await nodes.forget(notSeenSince: now - .hours(1))
+                    }
+                } catch {
+                    if error.code != .notLeader { logger.warning("maintenance pass failed", metadata: ["error": "\(error)"]) }
+                }
+            }
+            try? await cancelWhenGracefulShutdown { [interval = configuration.sweepInterval.duration] in
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+}

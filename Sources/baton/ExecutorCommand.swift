@@ -1,0 +1,92 @@
+import ArgumentParser
+import BatonCore
+import BatonStore
+import Executor
+import Foundation
+import ServiceLifecycle
+
+/// `baton executor`: claims tickets the schedulers offer and runs their actions (CONTRACT §2, §3, §8).
+struct ExecutorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "executor",
+        abstract: "Run an executor: claim tickets from the schedulers and run their actions.",
+        discussion: """
+            Every option is also an environment variable (BATON_ + the option in upper snake case); flags win. \
+            SIGTERM or SIGINT stops taking tickets, lets running actions finish for --shutdown-grace, hands back \
+            the rest to another executor, and exits.
+            """
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Comma-separated scheduler endpoints (env BATON_SCHEDULERS, default tcp://127.0.0.1:7710).")
+    var schedulers: String?
+
+    @Option(help: "Concurrent tickets, 1 to 1024 (env BATON_EXECUTOR_CAPACITY, default 16).")
+    var executorCapacity: Int?
+
+    @Option(name: .customLong("claim-ttl"), help: "Claim lease, renewed every third of it (env BATON_CLAIM_TTL, default 30s).")
+    var claimTTL: String?
+
+    @Flag(inversion: .prefixedNo, help: "Run command actions; off, they fail with commands_disabled (env BATON_ALLOW_COMMANDS, default false).")
+    var allowCommands: Bool?
+
+    @Option(help: "Comma-separated queues to serve (env BATON_QUEUES, default default).")
+    var queues: String?
+
+    @Flag(
+        name: .customLong("http-allow-link-local"), inversion: .prefixedNo,
+        help: "Let HTTP actions reach 169.254.0.0/16 and fe80::/10 (env BATON_HTTP_ALLOW_LINK_LOCAL, default false).")
+    var httpAllowLinkLocal: Bool?
+
+    @Option(name: .customLong("executor-id"), help: "This executor's id (env BATON_EXECUTOR_ID, default <host>-<pid>-<random>).")
+    var executorID: String?
+
+    @Option(help: "How long running actions may finish on shutdown before they are handed back (env BATON_SHUTDOWN_GRACE, default 10s).")
+    var shutdownGrace: String?
+
+    func run() async throws {
+        try await reportingFailures {
+            let configuration = try executorConfiguration()
+            let logger = try common.logger(role: "executor")
+            let database: BatonDatabase
+            do {
+                database = try BatonDatabase(try common.storeConfiguration())
+                try database.migrate()
+            } catch let error as StoreError {
+                FileHandle.standardError.write(Data("error: database: \(error.message)\n".utf8))
+                throw ExitCode.failure
+            }
+            let service = ExecutorService(configuration: configuration, database: database, logger: logger)
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
+    }
+
+    /// Flags, then `BATON_*` variables, then defaults; every invalid value is reported before anything starts.
+    func executorConfiguration() throws -> ExecutorConfiguration {
+        var configuration = ExecutorConfiguration()
+        do {
+            configuration.schedulers = Settings.list(schedulers, env: "BATON_SCHEDULERS", default: ["tcp://127.0.0.1:7710"])
+            configuration.capacity = try Settings.int(executorCapacity, env: "BATON_EXECUTOR_CAPACITY", default: 16, in: 1...1024)
+            configuration.claimTTL = try Settings.span(claimTTL, env: "BATON_CLAIM_TTL", default: .seconds(30))
+            configuration.allowCommands = try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false)
+            configuration.queues = Settings.list(queues, env: "BATON_QUEUES", default: ["default"])
+            configuration.allowLinkLocalHTTP = try Settings.bool(
+                httpAllowLinkLocal, env: "BATON_HTTP_ALLOW_LINK_LOCAL", default: false)
+            if let id = Settings.optionalString(executorID, env: "BATON_EXECUTOR_ID") {
+                configuration.executorID = id
+            }
+            configuration.shutdownGrace = try Settings.span(shutdownGrace, env: "BATON_SHUTDOWN_GRACE", default: .seconds(10))
+            _ = try common.storeConfiguration()
+            try configuration.validate()
+        } catch let error as ValidationError {
+            throw CLIFailure.usage(error.message)
+        } catch let error as ExecutorConfigurationError {
+            throw CLIFailure.usage(error.description)
+        }
+        return configuration
+    }
+}

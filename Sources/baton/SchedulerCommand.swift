@@ -1,0 +1,70 @@
+import ArgumentParser
+import BatonCore
+import BatonStore
+import Logging
+import Scheduler
+import ServiceLifecycle
+
+/// `baton scheduler`: one scheduler process, leader or standby.
+struct SchedulerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scheduler",
+        abstract: "Run a scheduler: elects a leader through the database, writes tickets and dispatches them.",
+        discussion: "Run two or more for high availability; a standby takes over within TTL + 2 s of a crash."
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "ZeroMQ ROUTER endpoint to bind (env BATON_DISPATCH_BIND, default tcp://127.0.0.1:7710).")
+    var dispatchBind: String?
+
+    @Option(help: "Leader lease TTL, at least 3s (env BATON_LEASE_TTL, default 10s).")
+    var leaseTTL: String?
+
+    @Option(help: "Re-send pending tickets not claimed within this (env BATON_REDELIVER_AFTER, default 2s).")
+    var redeliverAfter: String?
+
+    @Option(help: "Delete finished tickets older than this (env BATON_RETENTION, default 30d).")
+    var retention: String?
+
+    @Option(help: "Keep at most this many finished tickets per job (env BATON_HISTORY_PER_JOB, default 1000).")
+    var historyPerJob: Int?
+
+    @Option(help: "Unique scheduler id (env BATON_SCHEDULER_ID, default host-pid-random).")
+    var schedulerID: String?
+
+    func run() async throws {
+        var configuration = SchedulerConfiguration(
+            id: Settings.optionalString(schedulerID, env: "BATON_SCHEDULER_ID"),
+            dispatchBind: Settings.string(dispatchBind, env: "BATON_DISPATCH_BIND", default: "tcp://127.0.0.1:7710"))
+        configuration.leaseTTL = try Settings.span(leaseTTL, env: "BATON_LEASE_TTL", default: .seconds(10))
+        configuration.redeliverAfter = try Settings.span(redeliverAfter, env: "BATON_REDELIVER_AFTER", default: .seconds(2))
+        configuration.retention = try Settings.span(retention, env: "BATON_RETENTION", default: .days(30))
+        configuration.historyPerJob = try Settings.int(historyPerJob, env: "BATON_HISTORY_PER_JOB", default: 1000, in: 1...1_000_000)
+        let problems = configuration.validate()
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
+
+        let logger = try common.logger(role: "scheduler")
+        let database = try BatonDatabase(try common.storeConfiguration())
+        try database.migrate()
+        let services = try SchedulerServices.make(configuration: configuration, database: database, logger: logger)
+        logger.info(
+            "scheduler starting",
+            metadata: ["id": "\(configuration.id)", "db": "\(database.configuration.path)", "bind": "\(configuration.dispatchBind)"])
+        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    }
+}
+
+/// `baton migrate`: create or upgrade the schema (every role also does this on start).
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or upgrade the database schema.")
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let logger = try common.logger(role: "migrate")
+        let database = try BatonDatabase(try common.storeConfiguration())
+        try database.migrate()
+        logger.info("schema is current", metadata: ["db": "\(database.configuration.path)"])
+    }
+}

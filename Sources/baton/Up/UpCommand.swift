@@ -1,0 +1,155 @@
+import ArgumentParser
+import BatonCore
+import BatonStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `baton up`: Baton on one machine — a scheduler, N executors and the gateway as child
+/// processes sharing one SQLite file. Ctrl-C stops them all cleanly.
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scheduler, executors and the gateway locally on one SQLite file.",
+        discussion: "Commands are allowed (BATON_ALLOW_COMMANDS=true) because everything runs as you, on your machine."
+    )
+
+    @Option(help: "How many executors to start.")
+    var executors = 2
+
+    @Option(help: "Directory for the database, the API token and nothing else.")
+    var data = "./.baton"
+
+    @Option(help: "Gateway HTTP port on 127.0.0.1.")
+    var port = 8080
+
+    @Flag(help: "Add example jobs (an HTTP cron job, an interval command, a one-off).")
+    var demo = false
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env BATON_LOG_LEVEL, default info).")
+    var logLevel: String?
+
+    func validate() throws {
+        guard (1...64).contains(executors) else { throw ValidationError("--executors must be from 1 to 64") }
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535") }
+    }
+
+    func run() async throws {
+        let common = try CommonOptions.parse(logLevel.map { ["--log-level", $0] } ?? [])
+        let logger = try common.logger(role: "up")
+        let directory = URL(fileURLWithPath: data).standardizedFileURL
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let databasePath = directory.appendingPathComponent("baton.sqlite").path
+        let database = try BatonDatabase(StoreConfiguration(path: databasePath))
+        try database.migrate()
+        let token = try Self.token(in: directory)
+        let dispatchPort = Self.availablePort(preferring: 7710)
+        let apiURL = "http://127.0.0.1:\(port)"
+
+        if demo {
+            let created = try await DemoJobs.install(in: database, apiURL: apiURL, now: SystemWallClock().now())
+            logger.info("demo jobs ready", metadata: ["created": "\(created.joined(separator: ", "))"])
+        }
+
+        let shared = [
+            "BATON_DB": databasePath,
+            "BATON_DISPATCH_BIND": "tcp://127.0.0.1:\(dispatchPort)",
+            "BATON_SCHEDULERS": "tcp://127.0.0.1:\(dispatchPort)",
+            "BATON_API_TOKEN": token,
+            "BATON_ALLOW_COMMANDS": "true",
+            "BATON_HTTP_BIND": "127.0.0.1:\(port)",
+        ]
+        var children = [LocalCluster.Child(name: "scheduler", arguments: ["scheduler"], environment: shared)]
+        for n in 1...executors {
+            children.append(.init(name: "executor-\(n)", arguments: ["executor"], environment: shared))
+        }
+        if Self.gatewayAvailable {
+            children.append(.init(name: "gateway", arguments: ["gateway"], environment: shared))
+        }
+
+        // Written unbuffered so it appears before the children's output.
+        FileHandle.standardOutput.write(Data(
+            """
+            Baton is starting: 1 scheduler, \(executors) executor\(executors == 1 ? "" : "s")\(Self.gatewayAvailable ? ", gateway" : "").
+              database   \(databasePath)
+              API        \(apiURL)   (token in \(directory.appendingPathComponent("token").path))
+              add a job  curl -H "Authorization: Bearer \(token)" -H 'Content-Type: application/json' \\
+                           -d '{"name":"hello","schedule":{"every":"10s"},"action":{"noop":{}}}' \(apiURL)/v1/jobs
+            Press Ctrl-C to stop.
+
+            """.utf8))
+        let cluster = LocalCluster(children: children, logger: logger)
+        try await ServiceGroup(services: [cluster], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        print("Baton stopped.")
+    }
+
+    /// Whether this build has the gateway role (it lands in its own milestone).
+    static let gatewayAvailable = false
+
+    /// The API token: reused from `DATA/token` if present, otherwise 32 random bytes as hex, written with mode 0600.
+    static func token(in directory: URL) throws -> String {
+        let file = directory.appendingPathComponent("token")
+        if let existing = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+            !existing.isEmpty
+        {
+            return existing
+        }
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        guard FileManager.default.createFile(atPath: file.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw ValidationError("cannot write \(file.path)")
+        }
+        return token
+    }
+
+    /// `preferred` if nothing listens there, else a free ephemeral port.
+    static func availablePort(preferring preferred: Int) -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        for candidate in [preferred, 0] {
+            address.sin_port = UInt16(candidate).bigEndian
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { continue }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
+        return preferred
+    }
+}
+
+/// Example jobs for `baton up --demo`; existing jobs with the same names are left alone.
+enum DemoJobs {
+    static func specs(apiURL: String, now: Timestamp) -> [JobSpec] {
+        [
+            JobSpec(
+                name: "demo-healthz", schedule: ScheduleSpec(.cron("* * * * *")),
+                action: .http(HTTPAction(method: "GET", url: "\(apiURL)/healthz", timeout: .seconds(5))),
+                labels: ["demo": "true"]),
+            JobSpec(
+                name: "demo-hello", schedule: ScheduleSpec(.every(.seconds(10))),
+                action: .command(CommandAction(argv: ["/bin/sh", "-c", "echo hello from $BATON_JOB, ticket $BATON_TICKET"], timeout: .seconds(5))),
+                labels: ["demo": "true"]),
+            JobSpec(
+                name: "demo-once", schedule: ScheduleSpec(.at(now + .seconds(30))), action: .noop,
+                labels: ["demo": "true"]),
+        ]
+    }
+
+    static func install(in database: BatonDatabase, apiURL: String, now: Timestamp) async throws -> [String] {
+        let jobs = SQLiteJobStore(database)
+        var created: [String] = []
+        for spec in specs(apiURL: apiURL, now: now) where try await jobs.job(named: spec.name) == nil {
+            _ = try await jobs.create(spec, now: now)
+            created.append(spec.name)
+        }
+        return created
+    }
+}

@@ -1,0 +1,122 @@
+import BatonTestSupport
+import BatonCore
+import Executor
+import Foundation
+import Testing
+
+@Suite("HTTP actions against a real local server")
+struct HTTPActionRunnerTests {
+    static let identity = TicketIdentity(
+        ticket: TicketID(hex: String(repeating: "ab", count: 32))!, attempt: 2, jobName: "report",
+        slot: Timestamp(rfc3339: "2026-03-08T07:30:00Z")!)
+
+    let runner = HTTPActionRunner(allowLinkLocal: false)
+
+    @Test func sendsTheIdentityHeadersAndSucceedsOn2xx() async throws {
+        let server = try TestHTTPServer { _ in .init(status: 201, body: "made it") }
+        defer { server.stop() }
+        let action = HTTPAction(
+            method: "POST", url: server.url + "/run", headers: ["Content-Type": "application/json", "X-Team": "billing"],
+            body: "{\"a\":1}")
+        let result = await runner.run(action, identity: Self.identity, timeout: .seconds(5), stop: StopSignal())
+        #expect(result == ActionResult(outcome: .succeeded, status: 201, output: "made it"))
+        let request = try #require(server.requests.first)
+        #expect(request.method == "POST")
+        #expect(request.path == "/run")
+        #expect(request.body == "{\"a\":1}")
+        #expect(request.headers["idempotency-key"] == String(repeating: "ab", count: 32))
+        #expect(request.headers["baton-ticket"] == String(repeating: "ab", count: 32))
+        #expect(request.headers["baton-attempt"] == "2")
+        #expect(request.headers["baton-job"] == "report")
+        #expect(request.headers["baton-scheduled-at"] == "2026-03-08T07:30:00Z")
+        #expect(request.headers["x-team"] == "billing")
+    }
+
+    @Test func aServerErrorFailsWithItsStatus() async throws {
+        let server = try TestHTTPServer { _ in .init(status: 503, body: "down") }
+        defer { server.stop() }
+        let result = await runner.run(HTTPAction(url: server.url), identity: Self.identity, timeout: .seconds(5), stop: StopSignal())
+        #expect(result == ActionResult(outcome: .failed, status: 503, output: "down"))
+    }
+
+    @Test func redirectsAreNotFollowed() async throws {
+        let server = try TestHTTPServer { request in
+            request.path == "/start" ? .init(status: 302, headers: ["Location": "/elsewhere"], body: "moved") : .init(status: 200)
+        }
+        defer { server.stop() }
+        let result = await runner.run(
+            HTTPAction(url: server.url + "/start"), identity: Self.identity, timeout: .seconds(5), stop: StopSignal())
+        #expect(result.outcome == .failed)
+        #expect(result.status == 302)
+        #expect(server.requests.map(\.path) == ["/start"])
+    }
+
+    @Test func onlyTheFirst4KiBOfTheBodyIsKept() async throws {
+        let body = String(repeating: "x", count: 10_000)
+        let server = try TestHTTPServer { _ in .init(status: 200, body: body) }
+        defer { server.stop() }
+        let result = await runner.run(HTTPAction(url: server.url), identity: Self.identity, timeout: .seconds(5), stop: StopSignal())
+        #expect(result.outcome == .succeeded)
+        #expect(result.output?.utf8.count == 4096)
+    }
+
+    @Test func aSlowServerTimesOut() async throws {
+        let server = try TestHTTPServer { _ in .init(status: 200, hang: true) }
+        defer { server.stop() }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result = await runner.run(
+            HTTPAction(url: server.url, timeout: .milliseconds(300)), identity: Self.identity, timeout: .milliseconds(300),
+            stop: StopSignal())
+        #expect(result.outcome == .timedOut)
+        #expect(clock.now - started < .seconds(5))
+    }
+
+    @Test func aStopCancelsTheRequestAtOnce() async throws {
+        let server = try TestHTTPServer { _ in .init(status: 200, hang: true) }
+        defer { server.stop() }
+        let stop = StopSignal()
+        async let result = runner.run(HTTPAction(url: server.url), identity: Self.identity, timeout: .seconds(60), stop: stop)
+        try await waitUntil { !server.requests.isEmpty }
+        stop.send(.fenced)
+        #expect(await result.outcome == .cancelled)
+    }
+
+    @Test(arguments: ["http://169.254.169.254/latest/meta-data", "http://[fe80::1]/", "http://[::ffff:169.254.1.1]/"])
+    func linkLocalTargetsAreRefused(url: String) async throws {
+        let result = await runner.run(HTTPAction(url: url), identity: Self.identity, timeout: .seconds(1), stop: StopSignal())
+        #expect(result.outcome == .failed)
+        #expect(result.output?.hasPrefix("link_local_refused") == true)
+    }
+
+    @Test func loopbackIsNotLinkLocal() async throws {
+        let server = try TestHTTPServer { _ in .init(status: 204) }
+        defer { server.stop() }
+        let result = await runner.run(
+            HTTPAction(url: "http://localhost:\(server.port)/"), identity: Self.identity, timeout: .seconds(5), stop: StopSignal())
+        #expect(result.outcome == .succeeded)
+    }
+
+    @Test func anInvalidURLFailsClearly() async {
+        let result = await runner.run(HTTPAction(url: "ftp://example.com/x"), identity: Self.identity, timeout: .seconds(1), stop: StopSignal())
+        #expect(result.outcome == .failed)
+        #expect(result.output?.hasPrefix("invalid_url") == true)
+    }
+}
+
+/// Polls `condition` until it holds, failing the test after `timeout` instead of hanging.
+func waitUntil(
+    timeout: Duration = .seconds(10), _ what: String = "condition", sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
+) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
+    throw WaitTimeout()
+}
+
+struct WaitTimeout: Error {}

@@ -1,0 +1,142 @@
+import BatonCore
+import BatonStore
+import BatonTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// A scheduler and several executors as real processes, calling a local HTTP endpoint that
+/// counts calls per Idempotency-Key (issue: executor end to end).
+@Suite("Scheduler and executors", .serialized, .timeLimit(.minutes(3)))
+struct ExecutionTests {
+    struct Cluster {
+        let workspace: Workspace
+        let database: BatonDatabase
+        let endpoint: String
+        var processes: [BatonProcess] = []
+
+        init() throws {
+            workspace = try Workspace()
+            database = try BatonDatabase(StoreConfiguration(path: workspace.databasePath))
+            try database.migrate()
+            endpoint = "tcp://127.0.0.1:\(freePort())"
+        }
+
+        var environment: [String: String] {
+            ["BATON_DB": workspace.databasePath, "BATON_DISPATCH_BIND": endpoint, "BATON_SCHEDULERS": endpoint]
+        }
+
+        mutating func start(_ role: String, name: String, extra: [String: String] = [:]) throws -> BatonProcess {
+            let process = try BatonProcess(
+                [role], environment: environment.merging(extra) { _, new in new }, directory: workspace.directory, name: name)
+            processes.append(process)
+            return process
+        }
+
+        func stopAll() async {
+            for process in processes { process.signal(SIGTERM) }
+            for process in processes { await process.waitForExit() }
+        }
+
+        func tickets(_ job: String) async throws -> [Ticket] {
+            var all: [Ticket] = []
+            var cursor: String?
+            repeat {
+                let page = try await SQLiteTicketStore(database).list(TicketFilter(jobName: job), limit: 1000, cursor: cursor)
+                all += page.items
+                cursor = page.nextCursor
+            } while cursor != nil
+            return all
+        }
+    }
+
+    static func httpJob(_ name: String, url: String, every: TimeSpan = .hours(24), policy: JobPolicy = JobPolicy(overlap: .allow)) -> JobSpec {
+        JobSpec(
+            name: name, schedule: ScheduleSpec(.every(every)),
+            action: .http(HTTPAction(method: "POST", url: url, body: "{}", timeout: .seconds(30))), policy: policy)
+    }
+
+    static func keyCounts(_ server: TestHTTPServer) -> [String: Int] {
+        server.requests.reduce(into: [:]) { counts, request in
+            counts[request.headers["idempotency-key"] ?? "none", default: 0] += 1
+        }
+    }
+
+    @Test func twoHundredTicketsAcrossThreeExecutorsRunOnceEach() async throws {
+        let server = try TestHTTPServer { _ in .init(status: 200, body: "ok") }
+        defer { server.stop() }
+        var cluster = try Cluster()
+        _ = try await SQLiteJobStore(cluster.database).create(Self.httpJob("burst", url: server.url + "/burst"), now: SystemWallClock().now())
+        _ = try cluster.start("scheduler", name: "scheduler")
+        for n in 1...3 { _ = try cluster.start("executor", name: "executor-\(n)", extra: ["BATON_EXECUTOR_CAPACITY": "8"]) }
+
+        var ids: Set<TicketID> = []
+        for n in 0..<200 {
+            let (ticket, _) = try await SQLiteTicketStore(cluster.database).trigger(jobName: "burst", idempotencyKey: "k\(n)", now: SystemWallClock().now())
+            ids.insert(ticket.id)
+        }
+        let finished = try await eventually(timeout: .seconds(60)) {
+            try await cluster.tickets("burst").allSatisfy { $0.state == .succeeded }
+        }
+        await cluster.stopAll()
+        #expect(finished)
+        let counts = Self.keyCounts(server)
+        #expect(counts.count == 200)
+        #expect(counts.values.allSatisfy { $0 == 1 }, "a key was called twice: \(counts.filter { $0.value > 1 })")
+        #expect(Set(counts.keys) == Set(ids.map(\.hex)))
+        let executors = Set(try await cluster.tickets("burst").compactMap(\.executor))
+        #expect(executors.count >= 2, "work should spread across executors, ran on \(executors)")
+    }
+
+    @Test func anEverySecondJobRunsOncePerSecondWithThreeExecutors() async throws {
+        let server = try TestHTTPServer { _ in .init(status: 204) }
+        defer { server.stop() }
+        var cluster = try Cluster()
+        let job = try await SQLiteJobStore(cluster.database).create(
+            Self.httpJob("heartbeat", url: server.url + "/beat", every: .seconds(1)), now: SystemWallClock().now())
+        _ = try cluster.start("scheduler", name: "scheduler")
+        for n in 1...3 { _ = try cluster.start("executor", name: "executor-\(n)") }
+        #expect(try await eventually(timeout: .seconds(30)) {
+            try await cluster.tickets("heartbeat").filter { $0.state == .succeeded }.count >= 6
+        })
+        await cluster.stopAll()
+        let tickets = try await cluster.tickets("heartbeat")
+        let counts = Self.keyCounts(server)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+        let slots = tickets.map(\.slot).sorted()
+        #expect(Set(slots).count == slots.count)
+        for (index, slot) in slots.enumerated() { #expect(slot == job.createdAt + .seconds(Int64(index + 1))) }
+        // Every succeeded ticket made exactly one call, with its own key.
+        let succeeded = Set(tickets.filter { $0.state == .succeeded }.map(\.id.hex))
+        #expect(succeeded.isSubset(of: Set(counts.keys)))
+    }
+
+    @Test func aKilledExecutorsTicketIsRerunWithTheSameKeyAfterItsClaimExpires() async throws {
+        // The first call hangs (the executor is killed while it waits); later calls answer at once.
+        let calls = Mutex(0)
+        let server = try TestHTTPServer { _ in
+            calls.withLock { $0 += 1; return $0 } == 1 ? .init(status: 200, hang: true) : .init(status: 200, body: "done")
+        }
+        defer { server.stop() }
+        var cluster = try Cluster()
+        _ = try await SQLiteJobStore(cluster.database).create(Self.httpJob("slow", url: server.url + "/slow"), now: SystemWallClock().now())
+        _ = try cluster.start("scheduler", name: "scheduler")
+        let first = try cluster.start("executor", name: "executor-a", extra: ["BATON_EXECUTOR_ID": "executor-a", "BATON_CLAIM_TTL": "3s"])
+        let (ticket, _) = try await SQLiteTicketStore(cluster.database).trigger(jobName: "slow", idempotencyKey: "once", now: SystemWallClock().now())
+        #expect(await eventually(timeout: .seconds(20)) { server.requests.count == 1 })
+        #expect(try await SQLiteTicketStore(cluster.database).ticket(ticket.id)?.executor == "executor-a")
+
+        first.signal(SIGKILL)
+        await first.waitForExit()
+        _ = try cluster.start("executor", name: "executor-b", extra: ["BATON_EXECUTOR_ID": "executor-b", "BATON_CLAIM_TTL": "3s"])
+        #expect(try await eventually(timeout: .seconds(30)) {
+            try await SQLiteTicketStore(cluster.database).ticket(ticket.id)?.state == .succeeded
+        })
+        await cluster.stopAll()
+        let final = try #require(try await SQLiteTicketStore(cluster.database).ticket(ticket.id))
+        #expect(final.executor == "executor-b")
+        #expect(final.attempts?.map(\.outcome) == [.leaseExpired, .succeeded])
+        let keys = server.requests.map { $0.headers["idempotency-key"] }
+        #expect(keys == [ticket.id.hex, ticket.id.hex])
+    }
+}
