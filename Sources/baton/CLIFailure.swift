@@ -7,18 +7,23 @@ enum CLIFailure: Error, CustomStringConvertible {
     case usage(String)
     /// The command exists but this build does not implement it yet (exit 1).
     case notYetAvailable(String)
+    /// The gateway answered with an error (exit 1); the message is its problem document, readable.
+    case api(String)
+    /// The gateway could not be reached (exit 1).
+    case unreachable(String)
 
     var description: String {
         switch self {
         case .usage(let message): message
         case .notYetAvailable(let command): "baton \(command): not yet available in this build"
+        case .api(let message), .unreachable(let message): message
         }
     }
 
     var exitCode: ExitCode {
         switch self {
         case .usage: ExitCode(2)
-        case .notYetAvailable: ExitCode(1)
+        case .notYetAvailable, .api, .unreachable: ExitCode(1)
         }
     }
 }

@@ -1,0 +1,66 @@
+import BatonCore
+import BatonStore
+import Hummingbird
+import Logging
+import Prometheus
+
+/// Builds the gateway: opens (and by default migrates) the database, and wires the router and the
+/// scheduler waker into one Hummingbird application. Nothing runs until the caller runs it, so
+/// `baton gateway` and the tests (`app.test(.router)`) build exactly the same thing.
+public func buildApplication(
+    _ configuration: GatewayConfiguration, registry: PrometheusCollectorRegistry, clock: any WallClock = SystemWallClock(),
+    logger: Logger, routes: RouteTable = RouteTable()
+) async throws -> some ApplicationProtocol {
+    try configuration.validate()
+    let database = try BatonDatabase(configuration.store)
+    if configuration.migrate { try database.migrate() }
+    let waker = await SchedulerWaker.connect(endpoints: configuration.schedulers, logger: logger)
+    let dependencies = GatewayDependencies(
+        database: database, clock: clock, allowCommands: configuration.allowCommands, waker: waker, registry: registry,
+        nodeLiveness: configuration.nodeLiveness)
+    let router = buildRouter(dependencies, configuration: configuration, routes: routes)
+    return Application(
+        router: router,
+        configuration: .init(address: configuration.bind.hummingbird, serverName: "baton-gateway"),
+        services: [waker],
+        logger: logger)
+}
+
+/// What the controllers share.
+struct GatewayDependencies: Sendable {
+    let database: BatonDatabase
+    let clock: any WallClock
+    let allowCommands: Bool
+    let waker: SchedulerWaker
+    let registry: PrometheusCollectorRegistry
+    let nodeLiveness: TimeSpan
+
+    var jobs: SQLiteJobStore { SQLiteJobStore(database) }
+    var tickets: SQLiteTicketStore { SQLiteTicketStore(database) }
+    var nodes: SQLiteNodeStore { SQLiteNodeStore(database) }
+    var leases: SQLiteLeaderLeaseStore { SQLiteLeaderLeaseStore(database) }
+}
+
+/// The router with its middleware, outermost first: metrics (sees every final status), request id,
+/// problem mapping (nothing below it reaches the client as anything but problem+json), Host check on
+/// loopback binds, bearer auth, body rules. Middleware must be added before the routes it wraps.
+func buildRouter(
+    _ dependencies: GatewayDependencies, configuration: GatewayConfiguration, routes: RouteTable
+) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: HTTPMetricsMiddleware(registry: dependencies.registry))
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: ProblemMiddleware(routes: routes))
+    if configuration.bind.isLoopback {
+        router.add(middleware: HostCheckMiddleware())
+    }
+    if let token = configuration.apiToken {
+        router.add(middleware: AuthMiddleware(token: token))
+    }
+    router.add(middleware: BodyPolicyMiddleware())
+
+    SystemController(dependencies: dependencies).addRoutes(to: RecordingGroup(router, prefix: "", table: routes))
+    JobController(dependencies: dependencies).addRoutes(to: RecordingGroup(router, prefix: "/v1/jobs", table: routes))
+    TicketController(dependencies: dependencies).addRoutes(to: RecordingGroup(router, prefix: "/v1/tickets", table: routes))
+    return router
+}

@@ -1,0 +1,256 @@
+import BatonCore
+import BatonStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `/v1/jobs`: create, list, read, replace, patch, delete, pause, resume, trigger, preview, explain.
+struct JobController<Context: RequestContext> {
+    let dependencies: GatewayDependencies
+
+    func addRoutes(to group: RecordingGroup<Context>) {
+        group
+            .on(.post, use: create)
+            .on(.get, use: list)
+            .on(.get, ":name", use: get)
+            .on(.put, ":name", use: put)
+            .on(.patch, ":name", use: patch)
+            .on(.delete, ":name", use: delete)
+            .on(.post, ":name/pause", use: pause)
+            .on(.post, ":name/resume", use: resume)
+            .on(.post, ":name/trigger", use: trigger)
+            .on(.get, ":name/schedule", use: schedule)
+            .on(.get, ":name/explain", use: explain)
+    }
+
+    // MARK: CRUD
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let spec = try validate(try await request.jsonBody())
+        let job = try await dependencies.jobs.create(spec, now: dependencies.clock.now())
+        context.logger.info("job created", metadata: ["job": "\(job.name)", "revision": "\(job.revision)"])
+        return try Self.jobResponse(job, status: .created, location: true)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        var query = QueryReader(request)
+        let limit = query.integer("limit", default: 100, in: 1...1000)
+        let paused = query.boolean("paused")
+        var label: (String, String)?
+        if let text = query["label"] {
+            let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.count == 2, !parts[0].isEmpty {
+                label = (String(parts[0]), String(parts[1]))
+            } else {
+                query.fail("label", "must be key:value, e.g. team:billing")
+            }
+        }
+        try query.check()
+        let page = try await dependencies.jobs.list(limit: limit, after: query["cursor"], label: label, paused: paused)
+        return try JSONBody.response(ListResource(items: page.items.map(JobResource.init), nextCursor: page.nextCursor))
+    }
+
+    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+        try Self.jobResponse(try await existing(context), status: .ok)
+    }
+
+    /// Create-or-replace. The body's `name` may be omitted; if given it must match the URL.
+    @Sendable func put(_ request: Request, context: Context) async throws -> Response {
+        let name = try Self.name(context)
+        let condition = try RevisionCondition.from(request)
+        var body = try await request.jsonBody()
+        var nameIssue: FieldIssue?
+        if case .object(var members) = body {
+            switch members["name"] {
+            case nil:
+                members["name"] = .string(name)
+                body = .object(members)
+            case .string(let given) where given == name:
+                break
+            default:
+                nameIssue = FieldIssue(field: "name", message: "must match the name in the URL (\(name))")
+            }
+        }
+        let stored = try await dependencies.jobs.job(named: name)
+        if condition == .exists, stored == nil {
+            throw APIError(.preconditionFailed, "If-Match: * but no job named \"\(name)\" exists")
+        }
+        let spec = try validate(body, extra: nameIssue.map { [$0] } ?? []).restoringSecrets(from: stored?.spec)
+        let (job, created) = try await dependencies.jobs.put(spec, ifRevision: condition.revision, now: dependencies.clock.now())
+        context.logger.info(created ? "job created" : "job replaced", metadata: ["job": "\(job.name)", "revision": "\(job.revision)"])
+        return try Self.jobResponse(job, status: created ? .created : .ok, location: created)
+    }
+
+    /// RFC 7396 merge patch onto the stored spec (secrets unmasked), then full validation.
+    /// Without `If-Match` the write is still conditional on the revision that was read, retried on a race,
+    /// so two concurrent patches never lose each other's changes.
+    @Sendable func patch(_ request: Request, context: Context) async throws -> Response {
+        let name = try Self.name(context)
+        let condition = try RevisionCondition.from(request)
+        let patch = try await request.jsonBody()
+        for _ in 0..<5 {
+            let stored = try await existing(context)
+            let merged = try Self.tree(of: stored.spec).merging(patch: patch)
+            var extra: [FieldIssue] = []
+            if case .object(let members) = merged, members["name"] != .string(name) {
+                extra.append(FieldIssue(field: "name", message: "cannot be changed; create a new job instead"))
+            }
+            let spec = try validate(merged, extra: extra).restoringSecrets(from: stored.spec)
+            do {
+                let (job, _) = try await dependencies.jobs.put(
+                    spec, ifRevision: condition.revision ?? stored.revision, now: dependencies.clock.now())
+                context.logger.info("job patched", metadata: ["job": "\(job.name)", "revision": "\(job.revision)"])
+                return try Self.jobResponse(job, status: .ok)
+            } catch let error as StoreError where error.code == .revisionMismatch && condition.revision == nil {
+                continue
+            }
+        }
+        throw APIError(.conflict, "job \"\(name)\" kept changing while it was being patched; retry")
+    }
+
+    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
+        let name = try Self.name(context)
+        let condition = try RevisionCondition.from(request)
+        try await dependencies.jobs.delete(name: name, ifRevision: condition.revision, now: dependencies.clock.now())
+        context.logger.info("job deleted", metadata: ["job": "\(name)"])
+        return Response(status: .noContent)
+    }
+
+    @Sendable func pause(_ request: Request, context: Context) async throws -> Response {
+        try await setPaused(true, request, context)
+    }
+
+    @Sendable func resume(_ request: Request, context: Context) async throws -> Response {
+        try await setPaused(false, request, context)
+    }
+
+    func setPaused(_ paused: Bool, _ request: Request, _ context: Context) async throws -> Response {
+        let name = try Self.name(context)
+        let condition = try RevisionCondition.from(request)
+        let job = try await dependencies.jobs.setPaused(
+            paused, name: name, ifRevision: condition.revision, now: dependencies.clock.now())
+        context.logger.info(paused ? "job paused" : "job resumed", metadata: ["job": "\(name)"])
+        return try Self.jobResponse(job, status: .ok)
+    }
+
+    // MARK: Trigger
+
+    /// 202 with a new manual ticket, or 200 with the ticket an earlier request with the same
+    /// `Idempotency-Key` created. The job's existence is decided in the transaction that writes the ticket.
+    @Sendable func trigger(_ request: Request, context: Context) async throws -> Response {
+        let name = try Self.name(context)
+        var key: String?
+        if let header = request.headers[HTTPField.Name("Idempotency-Key")!] {
+            guard (1...255).contains(header.utf8.count), header.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
+                throw APIError.invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
+            }
+            key = header
+        }
+        let (ticket, created) = try await dependencies.tickets.trigger(
+            jobName: name, idempotencyKey: key, now: dependencies.clock.now())
+        if created {
+            dependencies.waker.wake(ticket: ticket.id)
+            context.logger.info("job triggered", metadata: ["job": "\(name)", "ticket": "\(ticket.id)"])
+        }
+        return try JSONBody.response(
+            TicketResource(ticket: ticket, includeAttempts: true), status: created ? .accepted : .ok,
+            headers: ["Location": "/v1/tickets/\(ticket.id.hex)"])
+    }
+
+    // MARK: Preview and explain
+
+    /// The next `count` (default 10, at most 1000) slots strictly after `from` (default now).
+    @Sendable func schedule(_ request: Request, context: Context) async throws -> Response {
+        var query = QueryReader(request)
+        let count = query.integer("count", default: 10, in: 1...1000)
+        let from = query.timestamp("from")
+        try query.check()
+        let job = try await existing(context)
+        let schedule = try Self.resolve(job)
+        let zoneName = Self.zoneName(job.spec.schedule)
+        let zone = TimeZone(identifier: zoneName) ?? TimeZone(secondsFromGMT: 0) ?? .current
+        let fires = schedule.slots(after: from ?? dependencies.clock.now(), count: count)
+        return try JSONBody.response(
+            SchedulePreview(job: job.name, timezone: zoneName, paused: job.spec.paused, fires: fires.map { FireResource($0, zone: zone) }))
+    }
+
+    @Sendable func explain(_ request: Request, context: Context) async throws -> Response {
+        var query = QueryReader(request)
+        let at = query.timestamp("at")
+        try query.check()
+        let job = try await existing(context)
+        let explanation = try await SlotExplainer(
+            job: job, schedule: try Self.resolve(job), tickets: dependencies.tickets, now: dependencies.clock.now()
+        ).explain(at: at ?? dependencies.clock.now())
+        return try JSONBody.response(explanation)
+    }
+
+    // MARK: Helpers
+
+    /// Full validation of a spec document, plus the gateway's own rules (commands opt-in).
+    func validate(_ tree: JSONValue, extra: [FieldIssue] = []) throws -> JobSpec {
+        var issues: [FieldIssue] = extra
+        var spec: JobSpec?
+        do {
+            spec = try JobSpec.parse(tree)
+        } catch {
+            issues = error.issues + extra
+        }
+        if !dependencies.allowCommands, case .object(let members) = tree, case .object(let action)? = members["action"],
+            action["command"] != nil
+        {
+            issues.append(
+                FieldIssue(
+                    field: "action.command",
+                    message: "command jobs are disabled on this gateway (set BATON_ALLOW_COMMANDS=true to allow them)"))
+        }
+        guard issues.isEmpty, let spec else { throw APIError.validation(issues) }
+        return spec
+    }
+
+    func existing(_ context: Context) async throws -> Job {
+        let name = try Self.name(context)
+        guard let job = try await dependencies.jobs.job(named: name) else {
+            throw APIError(.notFound, "no job named \"\(name)\"")
+        }
+        return job
+    }
+
+    static func name(_ context: Context) throws(APIError) -> String {
+        guard let name = context.parameters.get("name"), JobSpec.isValidName(name) else {
+            throw APIError(.notFound, "no such job")
+        }
+        return name
+    }
+
+    static func resolve(_ job: Job) throws(APIError) -> Schedule {
+        do {
+            return try job.schedule()
+        } catch {
+            throw APIError(.conflict, "the stored schedule of \"\(job.name)\" cannot be evaluated: \(error.message)")
+        }
+    }
+
+    static func zoneName(_ spec: ScheduleSpec) -> String {
+        if case .cron = spec.kind { return spec.timezone }
+        return "UTC"
+    }
+
+    /// The canonical spec as a JSON tree, the base a merge patch applies to.
+    static func tree(of spec: JobSpec) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: JSONBody.encoder().encode(spec))
+    }
+
+    static func jobResponse(_ job: Job, status: HTTPResponse.Status, location: Bool = false) throws -> Response {
+        var headers = ["ETag": ETag.header(job.revision)]
+        if location { headers["Location"] = "/v1/jobs/\(job.name)" }
+        return try JSONBody.response(JobResource(job: job), status: status, headers: headers)
+    }
+}
+
+struct SchedulePreview: Encodable {
+    var job: String
+    var timezone: String
+    var paused: Bool
+    var fires: [FireResource]
+}

@@ -1,0 +1,179 @@
+import BatonCore
+import BatonStore
+import Foundation
+import Hummingbird
+
+/// Health, metrics, the OpenAPI document, cluster views (`/v1/executors`, `/v1/scheduler`) and the cron previewer.
+struct SystemController<Context: RequestContext> {
+    let dependencies: GatewayDependencies
+
+    func addRoutes(to group: RecordingGroup<Context>) {
+        group
+            .on(.get, "/healthz", use: health)
+            .on(.get, "/readyz", use: ready)
+            .on(.get, "/metrics", use: metrics)
+            .on(.get, "/openapi.json", use: openAPI)
+            .on(.get, "/v1/executors", use: executors)
+            .on(.get, "/v1/scheduler", use: scheduler)
+            .on(.get, "/v1/cron", use: cron)
+    }
+
+    struct Status: Encodable { var status: String }
+
+    @Sendable func health(_ request: Request, context: Context) async throws -> Response {
+        try JSONBody.response(Status(status: "ok"))
+    }
+
+    /// Ready when the database answers and every migration this binary knows is applied.
+    @Sendable func ready(_ request: Request, context: Context) async throws -> Response {
+        guard await dependencies.database.isSchemaCurrent() else {
+            throw APIError(
+                .unavailable, "the database is unreachable or its schema is not current",
+                headers: ["Retry-After": String(APIError.retryAfterSeconds)])
+        }
+        return try JSONBody.response(Status(status: "ready"))
+    }
+
+    @Sendable func metrics(_ request: Request, context: Context) async throws -> Response {
+        try MetricsText(registry: dependencies.registry).response(from: request, context: context)
+    }
+
+    @Sendable func openAPI(_ request: Request, context: Context) async throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+    }
+
+    struct ExecutorResource: Encodable {
+        var id: String
+        var host: String
+        var pid: Int
+        var capacity: Int
+        var inFlight: Int
+        var queues: [String]
+        var version: String
+        var startedAt: Timestamp
+        var lastSeen: Timestamp
+    }
+
+    @Sendable func executors(_ request: Request, context: Context) async throws -> Response {
+        let since = dependencies.clock.now() - dependencies.nodeLiveness
+        let nodes = try await dependencies.nodes.executors(seenSince: since)
+        let items = nodes.map {
+            ExecutorResource(
+                id: $0.id, host: $0.host, pid: $0.pid, capacity: $0.capacity, inFlight: $0.inFlight, queues: $0.queues,
+                version: $0.version, startedAt: $0.startedAt, lastSeen: $0.lastSeen)
+        }
+        return try JSONBody.response(ListResource(items: items, nextCursor: nil))
+    }
+
+    struct LeaderResource: Encodable {
+        var id: String
+        var host: String
+        var pid: Int
+        var endpoint: String
+        var epoch: Int64
+        var leaseExpiresAt: Timestamp
+    }
+
+    struct StandbyResource: Encodable {
+        var id: String
+        var host: String
+        var pid: Int
+        var endpoint: String
+        var lastSeen: Timestamp
+    }
+
+    struct SchedulerView: Encodable {
+        var leader: LeaderResource?
+        var standbys: [StandbyResource]
+        var tickLagMs: Int?
+
+        enum CodingKeys: String, CodingKey { case leader, standbys, tickLagMs }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(leader, forKey: .leader)
+            try container.encode(standbys, forKey: .standbys)
+            try container.encode(tickLagMs, forKey: .tickLagMs)
+        }
+    }
+
+    /// The leader comes from the lease row while it is unexpired; standbys are the other schedulers that
+    /// heartbeated recently; the tick lag is what the leader last reported.
+    @Sendable func scheduler(_ request: Request, context: Context) async throws -> Response {
+        let now = dependencies.clock.now()
+        let lease = try await dependencies.leases.current()
+        let nodes = try await dependencies.nodes.schedulers(seenSince: now - dependencies.nodeLiveness)
+        var view = SchedulerView(leader: nil, standbys: [], tickLagMs: nil)
+        if let lease, lease.leaseExpiresAt > now {
+            view.leader = LeaderResource(
+                id: lease.holder, host: lease.host, pid: lease.pid, endpoint: lease.endpoint, epoch: lease.epoch,
+                leaseExpiresAt: lease.leaseExpiresAt)
+            view.tickLagMs = nodes.first { $0.id == lease.holder }?.tickLagMs
+        }
+        view.standbys = nodes.filter { $0.id != view.leader?.id }.map {
+            StandbyResource(id: $0.id, host: $0.host, pid: $0.pid, endpoint: $0.endpoint, lastSeen: $0.lastSeen)
+        }
+        return try JSONBody.response(view)
+    }
+
+    struct CronPreview: Encodable {
+        var expression: String
+        var timezone: String
+        var fires: [FireResource]
+    }
+
+    /// Validates an expression and lists its next fires without a job (`expr`, `tz`, `count`, `from`,
+    /// and optionally `dstGap`/`dstFold`).
+    @Sendable func cron(_ request: Request, context: Context) async throws -> Response {
+        var query = QueryReader(request)
+        let count = query.integer("count", default: 10, in: 1...1000)
+        let from = query.timestamp("from")
+        let zoneName = query["tz"] ?? "UTC"
+        var gap = DSTGapPolicy.shift
+        var fold = DSTFoldPolicy.auto
+        if let text = query["dstGap"] {
+            if let value = DSTGapPolicy(rawValue: text) { gap = value } else { query.fail("dstGap", "must be shift or skip") }
+        }
+        if let text = query["dstFold"] {
+            if let value = DSTFoldPolicy(rawValue: text) {
+                fold = value
+            } else {
+                query.fail("dstFold", "must be auto, first, last or both")
+            }
+        }
+        var schedule: CronSchedule?
+        let zoneKnown = TimeZone(identifier: zoneName) != nil
+        if !zoneKnown {
+            query.fail("tz", "unknown time zone \"\(zoneName)\" (use an IANA name such as Europe/Berlin)")
+        }
+        if let expression = query["expr"], !expression.isEmpty {
+            do {
+                let parsed = try CronExpression(parsing: expression)
+                if zoneKnown {
+                    do {
+                        schedule = try CronSchedule(expression: parsed, timeZone: zoneName, gap: gap, fold: fold)
+                    } catch {
+                        query.fail("tz", error.message)
+                    }
+                }
+            } catch {
+                query.fail("expr", error.message)
+            }
+        } else {
+            query.fail("expr", "is required, e.g. expr=30%202%20*%20*%20*")
+        }
+        try query.check()
+        guard let schedule else { throw APIError.invalid("expr", "is not valid") }
+        let zone = TimeZone(identifier: zoneName) ?? TimeZone(secondsFromGMT: 0) ?? .current
+        var fires: [Timestamp] = []
+        var cursor = from ?? dependencies.clock.now()
+        while fires.count < count, let next = schedule.nextFire(after: cursor) {
+            fires.append(next)
+            cursor = next
+        }
+        return try JSONBody.response(
+            CronPreview(expression: query["expr"] ?? "", timezone: zoneName, fires: fires.map { FireResource($0, zone: zone) }))
+    }
+}

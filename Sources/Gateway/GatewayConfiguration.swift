@@ -1,0 +1,50 @@
+import BatonCore
+import BatonStore
+
+/// Everything the gateway role needs, built once from flags and environment by `baton gateway`
+/// (or by a test), validated by ``validate()`` before anything listens.
+public struct GatewayConfiguration: Sendable {
+    /// `BATON_HTTP_BIND`.
+    public var bind: ListenAddress
+    /// `BATON_API_TOKEN`; nil disables authentication, which only a loopback bind allows.
+    public var apiToken: String?
+    /// `BATON_SCHEDULERS`: where manual triggers send `WAKE`.
+    public var schedulers: [String]
+    /// `BATON_ALLOW_COMMANDS`: accept `command` jobs.
+    public var allowCommands: Bool
+    public var store: StoreConfiguration
+    /// Create or upgrade the schema while building the application (every role migrates on start).
+    public var migrate: Bool
+    /// Executors and schedulers whose last heartbeat is older than this are not listed.
+    public var nodeLiveness: TimeSpan
+
+    public init(
+        bind: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), apiToken: String? = nil,
+        schedulers: [String] = ["tcp://127.0.0.1:7710"], allowCommands: Bool = false, store: StoreConfiguration,
+        migrate: Bool = true, nodeLiveness: TimeSpan = .seconds(30)
+    ) {
+        self.bind = bind
+        self.apiToken = apiToken
+        self.schedulers = schedulers
+        self.allowCommands = allowCommands
+        self.store = store
+        self.migrate = migrate
+        self.nodeLiveness = nodeLiveness
+    }
+
+    /// Refuses a configuration that would expose an unauthenticated API beyond this machine (CONTRACT §9).
+    public func validate() throws(GatewayConfigurationError) {
+        if apiToken == nil && !bind.isLoopback {
+            throw GatewayConfigurationError(
+                "refusing to listen on \(bind) without BATON_API_TOKEN: only a loopback address may run without a token")
+        }
+        if let apiToken, apiToken.isEmpty || apiToken.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7f }) {
+            throw GatewayConfigurationError("BATON_API_TOKEN must be printable ASCII without spaces")
+        }
+    }
+}
+
+public struct GatewayConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import BatonCore
+import Foundation
+import Gateway
+import Hummingbird
+import ServiceLifecycle
+
+/// `baton gateway`: the HTTP API (CONTRACT §9). Migrates on start, then serves until SIGTERM or SIGINT,
+/// letting in-flight requests finish.
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gateway", abstract: "Run the HTTP API.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .customLong("http-bind"), help: "host:port to listen on (env BATON_HTTP_BIND, default 127.0.0.1:8080).")
+    var httpBind: String?
+
+    @Option(help: "Comma list of scheduler endpoints told about manual triggers (env BATON_SCHEDULERS, default tcp://127.0.0.1:7710).")
+    var schedulers: String?
+
+    @Option(name: .customLong("allow-commands"), help: "Accept command jobs: true or false (env BATON_ALLOW_COMMANDS, default false).")
+    var allowCommands: Bool?
+
+    func run() async throws {
+        let logger = try common.logger(role: "gateway")
+        let bindText = Settings.string(httpBind, env: "BATON_HTTP_BIND", default: "127.0.0.1:8080")
+        let bind: ListenAddress
+        do {
+            bind = try ListenAddress(parsing: bindText)
+        } catch {
+            throw ValidationError("BATON_HTTP_BIND / --http-bind: \(error.description)")
+        }
+        let configuration = GatewayConfiguration(
+            bind: bind,
+            apiToken: Settings.optionalString(nil, env: "BATON_API_TOKEN"),
+            schedulers: Settings.list(schedulers, env: "BATON_SCHEDULERS", default: ["tcp://127.0.0.1:7710"]),
+            allowCommands: try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false),
+            store: try common.storeConfiguration())
+        do {
+            try configuration.validate()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let registry = BatonMetrics.bootstrap()
+        let app = try await buildApplication(configuration, registry: registry, logger: logger)
+        logger.info(
+            "gateway listening",
+            metadata: ["bind": "\(bind)", "auth": "\(configuration.apiToken == nil ? "off (loopback only)" : "bearer")"])
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import Gateway
+import HummingbirdTesting
+import Testing
+
+@Suite("OpenAPI document")
+struct OpenAPICoverageTests {
+    @Test("every registered route is documented in /openapi.json, and every documented operation is registered")
+    func coverage() async throws {
+        let fixture = try GatewayFixture()
+        let document = try await fixture.test { client in try await client.send(.get, "/openapi.json") }
+        #expect(document.status == .ok)
+        #expect(document.string("openapi") == "3.1.0")
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        let operations = Set(["get", "put", "post", "patch", "delete", "head", "options"])
+        var documented = Set<String>()
+        for (path, item) in paths {
+            for method in item.keys where operations.contains(method) { documented.insert("\(method.uppercased()) \(path)") }
+        }
+        let registered = Set(fixture.routes.routes.map { "\($0.method.rawValue) \($0.openAPIPath)" })
+        #expect(registered.count >= 20)
+        #expect(registered.subtracting(documented).isEmpty, "registered but not documented: \(registered.subtracting(documented).sorted())")
+        #expect(documented.subtracting(registered).isEmpty, "documented but not registered: \(documented.subtracting(registered).sorted())")
+    }
+}
