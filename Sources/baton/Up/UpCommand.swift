@@ -62,14 +62,12 @@ struct Up: AsyncParsableCommand {
         for n in 1...executors {
             children.append(.init(name: "executor-\(n)", arguments: ["executor"], environment: shared))
         }
-        if Self.gatewayAvailable {
-            children.append(.init(name: "gateway", arguments: ["gateway"], environment: shared))
-        }
+        children.append(.init(name: "gateway", arguments: ["gateway"], environment: shared))
 
         // Written unbuffered so it appears before the children's output.
         FileHandle.standardOutput.write(Data(
             """
-            Baton is starting: 1 scheduler, \(executors) executor\(executors == 1 ? "" : "s")\(Self.gatewayAvailable ? ", gateway" : "").
+            Baton is starting: 1 scheduler, \(executors) executor\(executors == 1 ? "" : "s"), the gateway.
               database   \(databasePath)
               API        \(apiURL)   (token in \(directory.appendingPathComponent("token").path))
               add a job  curl -H "Authorization: Bearer \(token)" -H 'Content-Type: application/json' \\
@@ -81,9 +79,6 @@ struct Up: AsyncParsableCommand {
         try await ServiceGroup(services: [cluster], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         print("Baton stopped.")
     }
-
-    /// Whether this build has the gateway role (it lands in its own milestone).
-    static let gatewayAvailable = false
 
     /// The API token: reused from `DATA/token` if present, otherwise 32 random bytes as hex, written with mode 0600.
     static func token(in directory: URL) throws -> String {
