@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "BatonCore", "BatonStore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

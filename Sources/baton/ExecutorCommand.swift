@@ -19,6 +19,8 @@ struct ExecutorCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup var metrics: MetricsOptions
+
     @Option(help: "Comma-separated scheduler endpoints (env BATON_SCHEDULERS, default tcp://127.0.0.1:7710).")
     var schedulers: String?
 
@@ -57,10 +59,13 @@ struct ExecutorCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("error: database: \(error.message)\n".utf8))
                 throw ExitCode.failure
             }
+            let metricsEndpoint = try metrics.endpoint(logger: logger)
             let service = ExecutorService(configuration: configuration, database: database, logger: logger)
+            let publishers: [any Service] = metricsEndpoint.isEmpty ? [] : [ExecutorMetricsPublisher(executor: service)]
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                    services: metricsEndpoint + [service] + publishers, gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
             try await group.run()
         }
     }

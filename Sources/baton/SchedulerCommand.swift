@@ -16,6 +16,8 @@ struct SchedulerCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup var metrics: MetricsOptions
+
     @Option(help: "ZeroMQ ROUTER endpoint to bind (env BATON_DISPATCH_BIND, default tcp://127.0.0.1:7710).")
     var dispatchBind: String?
 
@@ -48,7 +50,8 @@ struct SchedulerCommand: AsyncParsableCommand {
         let logger = try common.logger(role: "scheduler")
         let database = try BatonDatabase(try common.storeConfiguration())
         try database.migrate()
-        let services = try SchedulerServices.make(configuration: configuration, database: database, logger: logger)
+        let metricsEndpoint = try metrics.endpoint(logger: logger)
+        let services = metricsEndpoint + (try SchedulerServices.make(configuration: configuration, database: database, logger: logger))
         logger.info(
             "scheduler starting",
             metadata: ["id": "\(configuration.id)", "db": "\(database.configuration.path)", "bind": "\(configuration.dispatchBind)"])

@@ -1,0 +1,23 @@
+import ArgumentParser
+import Gateway
+import Logging
+import ServiceLifecycle
+
+/// `--metrics-bind` / `BATON_METRICS_BIND` for the scheduler and executor: off by default; when set,
+/// swift-metrics is bootstrapped with a Prometheus registry and `/metrics` is served there.
+struct MetricsOptions: ParsableArguments {
+    @Option(help: "Serve Prometheus /metrics on HOST:PORT (env BATON_METRICS_BIND, default off).")
+    var metricsBind: String?
+
+    /// Call before the role creates its metrics, so they register with the Prometheus registry.
+    func endpoint(logger: Logger) throws -> [any Service] {
+        guard let text = Settings.optionalString(metricsBind, env: "BATON_METRICS_BIND") else { return [] }
+        let address: ListenAddress
+        do {
+            address = try ListenAddress(parsing: text)
+        } catch {
+            throw ValidationError("BATON_METRICS_BIND / --metrics-bind: \(error)")
+        }
+        return [MetricsEndpoint(address: address, registry: BatonMetrics.bootstrap(), logger: logger)]
+    }
+}
