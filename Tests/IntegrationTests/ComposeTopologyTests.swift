@@ -1,0 +1,123 @@
+import BatonCore
+import BatonStore
+import BatonTestSupport
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+let composeAvailable =
+    FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-compose")
+    && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+
+/// No Docker engine runs here, so the compose topology runs as local processes: the services, commands
+/// and environment variables are read from `docker-compose config` itself, and only what a container
+/// network would provide is rewritten (service host names → 127.0.0.1 with distinct ports, `/data` → a
+/// temporary directory, `0.0.0.0` → loopback).
+@Suite(
+    "compose.yml as local processes", .serialized, .timeLimit(.minutes(2)),
+    .enabled(if: composeAvailable, "docker-compose and /usr/bin/python3 with PyYAML are needed to read compose.yml"))
+struct ComposeTopologyTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    struct Service: Decodable {
+        var command: [String]
+        var environment: [String: String]
+    }
+
+    /// The resolved compose file as JSON: `docker-compose config` piped through PyYAML.
+    static func services(token: String) throws -> [String: Service] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [
+            "-c",
+            #"docker-compose -f compose.yml config | /usr/bin/python3 -c 'import yaml,json,sys; d=yaml.safe_load(sys.stdin); print(json.dumps({k: {"command": v["command"], "environment": v.get("environment", {})} for k, v in d["services"].items()}))'"#,
+        ]
+        process.currentDirectoryURL = packageRoot
+        process.environment = ["PATH": "/usr/bin:/bin", "BATON_API_TOKEN": token]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return try JSONDecoder().decode([String: Service].self, from: data)
+    }
+
+    func request(_ method: String, _ url: String, token: String, body: String? = nil) async throws -> (Int, Data) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    @Test func theComposeTopologyRunsAJobOnceAndReportsItsLeaderAndStandby() async throws {
+        let token = "topology-\(UUID().uuidString)"
+        let services = try Self.services(token: token)
+        #expect(Set(services.keys) == ["migrate", "scheduler-a", "scheduler-b", "executor", "gateway"])
+        let workspace = try Workspace()
+        let ports = ["scheduler-a": freePort(), "scheduler-b": freePort()]
+        let httpPort = freePort()
+        func localize(_ environment: [String: String]) -> [String: String] {
+            environment.mapValues { value in
+                var value = value.replacingOccurrences(of: "/data/", with: workspace.directory.path + "/")
+                for (host, port) in ports { value = value.replacingOccurrences(of: "\(host):7710", with: "127.0.0.1:\(port)") }
+                return value
+            }
+        }
+        func start(_ name: String, as instance: String? = nil, extra: [String: String] = [:]) throws -> BatonProcess {
+            let service = try #require(services[name])
+            var environment = localize(service.environment).merging(extra) { _, new in new }
+            if environment["BATON_DISPATCH_BIND"] != nil, let port = ports[name] {
+                environment["BATON_DISPATCH_BIND"] = "tcp://127.0.0.1:\(port)"
+            }
+            if environment["BATON_HTTP_BIND"] != nil { environment["BATON_HTTP_BIND"] = "127.0.0.1:\(httpPort)" }
+            return try BatonProcess(service.command, environment: environment, directory: workspace.directory, name: instance ?? name)
+        }
+
+        let migrate = try start("migrate")
+        #expect(await migrate.waitForExit() == 0)
+        var processes = [try start("scheduler-a"), try start("scheduler-b"), try start("gateway")]
+        for n in 1...3 { processes.append(try start("executor", as: "executor-\(n)")) }
+        defer { for process in processes { process.signal(SIGKILL) } }
+
+        let base = "http://127.0.0.1:\(httpPort)"
+        #expect(await eventually(timeout: .seconds(20)) {
+            (try? await request("GET", base + "/v1/scheduler", token: token).0) == 200
+        })
+        let (created, _) = try await request(
+            "POST", base + "/v1/jobs", token: token,
+            body: #"{"name": "compose-check", "schedule": {"every": "1h"}, "action": {"noop": {}}}"#)
+        #expect(created == 201)
+        let (triggered, body) = try await request("POST", base + "/v1/jobs/compose-check/trigger", token: token)
+        #expect(triggered == 202)
+        let ticket = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+        let id = try #require(ticket["id"] as? String)
+        #expect(try await eventually(timeout: .seconds(20)) {
+            let (_, data) = try await request("GET", base + "/v1/tickets/\(id)", token: token)
+            return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["state"] as? String == "succeeded"
+        })
+        // One scheduler leads, the other stands by, both found through the API.
+        #expect(try await eventually(timeout: .seconds(10)) {
+            let (_, data) = try await request("GET", base + "/v1/scheduler", token: token)
+            let status = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let leader = (status?["leader"] as? [String: Any])?["id"] as? String
+            let standbys = (status?["standbys"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+            return leader.map { Set([$0] + standbys) == ["scheduler-a", "scheduler-b"] } ?? false
+        })
+        // Commands are off in compose: the gateway refuses a command job.
+        let (refused, _) = try await request(
+            "POST", base + "/v1/jobs", token: token,
+            body: #"{"name": "cmd", "schedule": {"every": "1h"}, "action": {"command": {"argv": ["/bin/true"]}}}"#)
+        #expect(refused == 422)
+
+        for process in processes { process.signal(SIGTERM) }
+        for process in processes { #expect(await process.waitForExit() == 0, "\(process.role) log: \(process.log.suffix(1500))") }
+    }
+}
