@@ -94,7 +94,7 @@ public struct ExecutorConfiguration: Sendable {
         if queues.isEmpty {
             problems.append("BATON_QUEUES / --queues needs at least one queue name")
         }
-        for queue in queues where !ExecutorConfiguration.isQueueName(queue) {
+        for queue in queues where !JobSpec.isValidName(queue) {  // queue names follow job names
             problems.append("BATON_QUEUES / --queues: \"\(queue)\" is not a queue name ([a-z0-9][a-z0-9._-]{0,62})")
         }
         for (name, span) in [("announce interval", announceInterval), ("registration interval", registrationInterval)]
@@ -124,18 +124,6 @@ public struct ExecutorConfiguration: Sendable {
         return false
     }
 
-    static func isQueueName(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard (1...63).contains(bytes.count) else { return false }
-        func allowed(_ b: UInt8, first: Bool) -> Bool {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return true
-            case UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"): return !first
-            default: return false
-            }
-        }
-        return bytes.enumerated().allSatisfy { allowed($0.element, first: $0.offset == 0) }
-    }
 }
 
 /// An invalid executor setting; `description` lists every problem, one per line.

@@ -142,10 +142,7 @@ extension Jobs {
         @Argument(help: "Job name.") var name: String
 
         func run() async throws {
-            try await reportingFailures {
-                let reply = try await options.client().send("POST", try Jobs.path(name) + "/pause")
-                print(options.json ? reply.prettyJSON : "job \(name) paused")
-            }
+            try await Jobs.post("pause", to: name, options: options, done: "paused")
         }
     }
 
@@ -155,10 +152,7 @@ extension Jobs {
         @Argument(help: "Job name.") var name: String
 
         func run() async throws {
-            try await reportingFailures {
-                let reply = try await options.client().send("POST", try Jobs.path(name) + "/resume")
-                print(options.json ? reply.prettyJSON : "job \(name) resumed")
-            }
+            try await Jobs.post("resume", to: name, options: options, done: "resumed")
         }
     }
 
@@ -176,6 +170,16 @@ extension Jobs {
                 let existing = reply.status == 200 ? " (existing ticket for this key)" : ""
                 print("ticket \(Table.text(reply.object["id"])) \(Table.text(reply.object["state"]))\(existing)")
             }
+        }
+    }
+}
+
+extension Jobs {
+    /// `POST /v1/jobs/{name}/{verb}` and a one-line confirmation (or the reply with `--json`).
+    static func post(_ verb: String, to name: String, options: ClientOptions, done: String) async throws {
+        try await reportingFailures {
+            let reply = try await options.client().send("POST", try Jobs.path(name) + "/" + verb)
+            print(options.json ? reply.prettyJSON : "job \(name) \(done)")
         }
     }
 }
