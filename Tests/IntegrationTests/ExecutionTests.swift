@@ -139,4 +139,42 @@ struct ExecutionTests {
         let keys = server.requests.map { $0.headers["idempotency-key"] }
         #expect(keys == [ticket.id.hex, ticket.id.hex])
     }
+
+    @Test func aFailingCommandIsRetriedPerPolicyThenFailsWithItsOutputAndAHangingOneIsKilled() async throws {
+        var cluster = try Cluster()
+        let retry = RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(200), maxDelay: .seconds(1), multiplier: 2)
+        let jobs = SQLiteJobStore(cluster.database)
+        _ = try await jobs.create(
+            JobSpec(
+                name: "fails", schedule: ScheduleSpec(.every(.hours(24))),
+                action: .command(CommandAction(argv: ["/bin/sh", "-c", "echo attempt $BATON_ATTEMPT of $BATON_JOB; exit 1"])),
+                policy: JobPolicy(retry: retry)),
+            now: SystemWallClock().now())
+        _ = try await jobs.create(
+            JobSpec(
+                name: "hangs", schedule: ScheduleSpec(.every(.hours(24))),
+                action: .command(CommandAction(argv: ["/bin/sleep", "600"], timeout: .milliseconds(500))),
+                policy: JobPolicy(retry: RetryPolicy(maxAttempts: 1))),
+            now: SystemWallClock().now())
+        _ = try cluster.start("scheduler", name: "scheduler")
+        _ = try cluster.start("executor", name: "executor", extra: ["BATON_ALLOW_COMMANDS": "true"])
+        let tickets = SQLiteTicketStore(cluster.database)
+        let (failing, _) = try await tickets.trigger(jobName: "fails", idempotencyKey: nil, now: SystemWallClock().now())
+        let (hanging, _) = try await tickets.trigger(jobName: "hangs", idempotencyKey: nil, now: SystemWallClock().now())
+        #expect(try await eventually(timeout: .seconds(30)) {
+            let states = try await [tickets.ticket(failing.id)?.state, tickets.ticket(hanging.id)?.state]
+            return states.allSatisfy { $0?.isFinal == true }
+        })
+        await cluster.stopAll()
+
+        let failed = try #require(try await tickets.ticket(failing.id))
+        #expect(failed.state == .failed)
+        #expect(failed.attempts?.count == 2)
+        #expect(failed.attempts?.map(\.status) == [1, 1])
+        #expect(failed.attempts?.last?.output?.contains("attempt 2 of fails") == true)
+        let killed = try #require(try await tickets.ticket(hanging.id))
+        #expect(killed.state == .failed)
+        #expect(killed.reason == .timeout)
+        #expect(killed.attempts?.first?.outcome == .timedOut)
+    }
 }
