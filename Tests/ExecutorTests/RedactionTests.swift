@@ -1,3 +1,4 @@
+import BatonCore
 import Executor
 import Testing
 
@@ -5,8 +6,8 @@ import Testing
 struct RedactionTests {
     @Test(arguments: ["Authorization", "cookie", "Proxy-Authorization", "X-Api-Key", "GITHUB_TOKEN", "db_password", "ClientSecret"])
     func secretNamesAreRedacted(name: String) {
-        #expect(Redaction.isSecret(name: name))
-        #expect(Redaction.redacted([name: "hunter2"]) == [name: "***"])
+        #expect(Secrets.isSecret(name: name))
+        #expect(Secrets.redacted([name: "hunter2"]) == [name: "***"])
     }
 
     @Test func ordinaryNamesAreShown() {

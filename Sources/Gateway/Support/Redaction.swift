@@ -9,20 +9,11 @@ import BatonCore
 /// for a sensitive name the stored job already has keeps the stored value (``restoringSecrets(from:)``).
 /// To really set a secret to `***`, there is no way; to remove it, omit the key.
 enum Redaction {
-    static let mask = "***"
-    static let exactNames: Set<String> = ["authorization", "cookie", "proxy-authorization"]
-    static let fragments = ["token", "secret", "password", "key"]
+    static let mask = Secrets.mask
 
-    static func isSensitive(_ name: String) -> Bool {
-        let lowered = name.lowercased()
-        return exactNames.contains(lowered) || fragments.contains { lowered.contains($0) }
-    }
+    static func isSensitive(_ name: String) -> Bool { Secrets.isSecret(name: name) }
 
-    static func redact(_ values: [String: String]) -> [String: String] {
-        var result = values
-        for key in values.keys where isSensitive(key) { result[key] = mask }
-        return result
-    }
+    static func redact(_ values: [String: String]) -> [String: String] { Secrets.redacted(values) }
 
     static func restore(_ incoming: [String: String], from stored: [String: String]) -> [String: String] {
         var result = incoming
