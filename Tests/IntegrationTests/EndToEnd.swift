@@ -107,6 +107,14 @@ final class E2ECluster {
         return try queue.read(body)
     }
 
+    /// Whether a write transaction can start within `timeout`, i.e. no process is holding SQLite's write lock.
+    func writeLockIsFree(timeout: TimeInterval = 0.2) -> Bool {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(timeout)
+        guard let queue = try? DatabaseQueue(path: workspace.databasePath, configuration: configuration) else { return false }
+        return (try? queue.inTransaction(.immediate) { _ in .rollback }) != nil
+    }
+
     /// `PRAGMA integrity_check` rows: `["ok"]` for a sound file.
     func integrityCheck() throws -> [String] {
         try sql { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }

@@ -33,8 +33,20 @@ extension EndToEndTests {
             let (leader, standby) = first.holder == "sched-a" ? (a, b) : (b, a)
             let steppedDownBefore = leader.log.components(separatedBy: "stepped down").count
 
-            // Freeze the leader for 2×TTL, measured from the stop.
-            leader.signal(SIGSTOP)
+            // Freeze the leader for 2×TTL, measured from the stop. One SQLite file is shared by every process,
+            // so a process frozen inside a write transaction would stall every writer until it resumes; that
+            // is a property of the storage, not of the lease under test. So the freeze must not land inside
+            // one: if the write lock is held just after the stop, resume the leader and freeze it again.
+            var frozenOutsideWrite = false
+            for _ in 1...5 where !frozenOutsideWrite {
+                leader.signal(SIGSTOP)
+                frozenOutsideWrite = cluster.writeLockIsFree()
+                if !frozenOutsideWrite {
+                    leader.signal(SIGCONT)
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            try #require(frozenOutsideWrite, "the leader was inside a write transaction at every attempt to freeze it")
             let stoppedAt = ContinuousClock.now
             let tookOver = try await eventually(timeout: Self.ttl * 3) { try await leases.current()?.holder == standby.role }
             let failover = ContinuousClock.now - stoppedAt
