@@ -65,7 +65,10 @@ extension EndToEndTests {
             // Chaos over: stop new slots, then every written ticket must finish with one scheduler and executors alive.
             for name in ["chaos-fast", "chaos-slow"] { _ = try await jobStore.setPaused(true, name: name, ifRevision: nil, now: wallNow()) }
             let settleStart = ContinuousClock.now
-            let settled = try await eventually(timeout: .seconds(45)) {
+            // The bound follows from the settings: leader failover ≤ TTL + 2 s (5 s), a dead executor's claim
+            // expires within the claim TTL (3 s), redelivery after 2 s, retry backoff ≤ 2 s; about 12 s in
+            // the worst chain, doubled for a loaded CI machine.
+            let settled = try await eventually(timeout: .seconds(25)) {
                 let fastDone = try await cluster.tickets("chaos-fast").allSatisfy(\.state.isFinal)
                 let slowDone = try await cluster.tickets("chaos-slow").allSatisfy(\.state.isFinal)
                 return fastDone && slowDone
