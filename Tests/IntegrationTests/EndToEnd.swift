@@ -10,7 +10,7 @@ import Testing
 /// Its suites are nested here so that `.serialized` covers all of them: each starts up to ten
 /// processes, and CI runs the whole test target on 2 cores, so running them one after another keeps
 /// their timing honest (other suites of the target may still run beside them).
-@Suite("End to end", .serialized)
+@Suite("End to end", .serialized, .timeLimit(.minutes(3)))
 struct EndToEndTests {}
 
 /// Schedulers and executors started by one test, on one database. Every process is stopped by PID:

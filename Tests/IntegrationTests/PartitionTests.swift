@@ -53,8 +53,9 @@ extension EndToEndTests {
             let jobs = SQLiteJobStore(cluster.database)
             let tickets = SQLiteTicketStore(cluster.database)
             // Manual tickets only (the schedules are a day apart), so every ticket is one the test wrote.
+            // The slow one sleeps 12 s: it must still be running when the 6 s cut ends, with room for a slow machine.
             let manualOnly = JobPolicy(overlap: .allow, retry: RetryPolicy(maxAttempts: 3, initialDelay: .seconds(1)))
-            _ = try await jobs.create(JobSpec(name: "slow", schedule: ScheduleSpec(.every(.hours(24))), action: command(sleep: 10), policy: manualOnly), now: wallNow())
+            _ = try await jobs.create(JobSpec(name: "slow", schedule: ScheduleSpec(.every(.hours(24))), action: command(sleep: 12), policy: manualOnly), now: wallNow())
             _ = try await jobs.create(JobSpec(name: "quick", schedule: ScheduleSpec(.every(.hours(24))), action: command(sleep: 0), policy: manualOnly), now: wallNow())
 
             // The link works: a ticket crosses it and runs.
