@@ -90,7 +90,12 @@ let package = Package(
         // Test helpers shared by test targets: a recording HTTP server, child `baton` processes, bounded waits.
         .target(name: "BatonTestSupport", dependencies: ["BatonCore"], path: "Tests/Support", swiftSettings: strict),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["BatonCore", "BatonStore", "BatonTestSupport", "ZeroMQ"],
+            name: "IntegrationTests",
+            dependencies: [
+                "BatonCore", "BatonStore", "BatonTestSupport", "ZeroMQ",
+                // Direct SQL for end-to-end invariants (PRAGMA integrity_check, one ticket per (job, slot)).
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "BatonCore"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),

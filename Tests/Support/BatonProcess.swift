@@ -20,14 +20,23 @@ public final class BatonProcess {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2]
     }
 
-    public init(_ arguments: [String], environment: [String: String], directory: URL, name: String) throws {
+    /// - Parameter launcher: a command that execs `baton` in place (keeping the PID), e.g.
+    ///   `["/usr/sbin/ip", "netns", "exec", "ns1"]` to run it inside a network namespace.
+    public init(
+        _ arguments: [String], environment: [String: String], directory: URL, name: String, launcher: [String] = []
+    ) throws {
         role = name
         logURL = directory.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         process = Process()
-        process.executableURL = BatonProcess.executable
-        process.arguments = arguments
+        if let command = launcher.first {
+            process.executableURL = URL(fileURLWithPath: command)
+            process.arguments = Array(launcher.dropFirst()) + [BatonProcess.executable.path] + arguments
+        } else {
+            process.executableURL = BatonProcess.executable
+            process.arguments = arguments
+        }
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "BATON_LOG_LEVEL": "debug"]
         env.merge(environment) { _, new in new }
         process.environment = env

@@ -1,0 +1,154 @@
+import BatonCore
+import BatonStore
+import BatonTestSupport
+import Foundation
+import GRDB
+import Testing
+
+/// The end-to-end correctness suite (issue 7): real `baton` processes on one SQLite file.
+///
+/// Its suites are nested here so that `.serialized` covers all of them: each starts up to ten
+/// processes, and CI runs the whole test target on 2 cores, so running them one after another keeps
+/// their timing honest (other suites of the target may still run beside them).
+@Suite("End to end", .serialized, .timeLimit(.minutes(3)))
+struct EndToEndTests {}
+
+/// Schedulers and executors started by one test, on one database. Every process is stopped by PID:
+/// gracefully by `stopAll()`, and with SIGKILL by `BatonProcess.deinit` if a test ends early.
+final class E2ECluster {
+    let workspace: Workspace
+    let database: BatonDatabase
+    /// Dispatch endpoint per scheduler id, kept across restarts.
+    private(set) var schedulerEndpoints: [String: String] = [:]
+    private(set) var processes: [BatonProcess] = []
+    private var starts: [String: Int] = [:]
+
+    init() throws {
+        workspace = try Workspace()
+        database = try BatonDatabase(StoreConfiguration(path: workspace.databasePath))
+        try database.migrate()
+    }
+
+    /// Declares scheduler ids up front so executors can be given every endpoint before the schedulers start.
+    func reserveSchedulers(_ ids: [String], host: String = "127.0.0.1") {
+        for id in ids where schedulerEndpoints[id] == nil {
+            schedulerEndpoints[id] = "tcp://\(host):\(freePort())"
+        }
+    }
+
+    var allEndpoints: String { schedulerEndpoints.keys.sorted().compactMap { schedulerEndpoints[$0] }.joined(separator: ",") }
+
+    /// Starts (or restarts) a scheduler; each start gets its own log file (`id.log`, `id.2.log`, …).
+    @discardableResult
+    func scheduler(_ id: String, leaseTTL: String = "3s", extra: [String: String] = [:]) throws -> BatonProcess {
+        reserveSchedulers([id])
+        let environment = [
+            "BATON_DB": workspace.databasePath, "BATON_DISPATCH_BIND": schedulerEndpoints[id]!,
+            "BATON_LEASE_TTL": leaseTTL, "BATON_SCHEDULER_ID": id,
+        ]
+        return try start(["scheduler"], id: id, environment: environment.merging(extra) { _, new in new })
+    }
+
+    /// Starts (or restarts) an executor connected to every reserved scheduler endpoint.
+    @discardableResult
+    func executor(_ id: String, extra: [String: String] = [:], launcher: [String] = []) throws -> BatonProcess {
+        let environment = ["BATON_DB": workspace.databasePath, "BATON_SCHEDULERS": allEndpoints, "BATON_EXECUTOR_ID": id]
+        return try start(["executor"], id: id, environment: environment.merging(extra) { _, new in new }, launcher: launcher)
+    }
+
+    private func start(_ arguments: [String], id: String, environment: [String: String], launcher: [String] = []) throws -> BatonProcess {
+        starts[id, default: 0] += 1
+        let name = starts[id]! == 1 ? id : "\(id).\(starts[id]!)"
+        let process = try BatonProcess(arguments, environment: environment, directory: workspace.directory, name: name, launcher: launcher)
+        processes.append(process)
+        return process
+    }
+
+    /// SIGTERM to every live process, then a bounded wait for each (SIGKILL after 15 s).
+    func stopAll() async {
+        for process in processes where process.isRunning { process.signal(SIGTERM) }
+        for process in processes { await process.waitForExit() }
+    }
+
+    /// The last lines of every process's log, for failure messages.
+    func logs(_ characters: Int = 1500) -> String {
+        processes.map { "--- \($0.role) (pid \($0.pid)) ---\n\($0.log.suffix(characters))" }.joined(separator: "\n")
+    }
+
+    func job(_ name: String) async throws -> Job? { try await SQLiteJobStore(database).job(named: name) }
+
+    /// Every ticket of a job, across pages.
+    func tickets(_ job: String) async throws -> [Ticket] {
+        var all: [Ticket] = []
+        var cursor: String?
+        repeat {
+            let page = try await SQLiteTicketStore(database).list(TicketFilter(jobName: job), limit: 1000, cursor: cursor)
+            all += page.items
+            cursor = page.nextCursor
+        } while cursor != nil
+        return all
+    }
+
+    /// Tickets with their attempts (the list omits them).
+    func ticketsWithAttempts(_ job: String) async throws -> [Ticket] {
+        var result: [Ticket] = []
+        for ticket in try await tickets(job) {
+            if let full = try await SQLiteTicketStore(database).ticket(ticket.id) { result.append(full) }
+        }
+        return result
+    }
+
+    /// Direct SQL on the same file, read-only, for invariants the store API does not expose.
+    func sql<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        let queue = try DatabaseQueue(path: workspace.databasePath, configuration: configuration)
+        return try queue.read(body)
+    }
+
+    /// Whether a write transaction can start within `timeout`, i.e. no process is holding SQLite's write lock.
+    func writeLockIsFree(timeout: TimeInterval = 0.2) -> Bool {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(timeout)
+        guard let queue = try? DatabaseQueue(path: workspace.databasePath, configuration: configuration) else { return false }
+        return (try? queue.inTransaction(.immediate) { _ in .rollback }) != nil
+    }
+
+    /// `PRAGMA integrity_check` rows: `["ok"]` for a sound file.
+    func integrityCheck() throws -> [String] {
+        try sql { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+
+    /// Scheduled (non-manual) slots that have more than one ticket, across all jobs. Must be empty (CONTRACT §10.1).
+    func duplicateSlots() throws -> [String] {
+        try sql { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT job_name, slot, COUNT(*) AS n FROM ticket WHERE manual = 0
+                    GROUP BY job_id, slot HAVING n > 1
+                    """
+            ).map { "\($0["job_name"] as String) @ \(Timestamp(milliseconds: $0["slot"])) ×\($0["n"] as Int)" }
+        }
+    }
+}
+
+extension TestHTTPServer {
+    /// Calls per `Idempotency-Key`.
+    var keyCounts: [String: Int] {
+        requests.reduce(into: [:]) { counts, request in counts[request.headers["idempotency-key"] ?? "none", default: 0] += 1 }
+    }
+}
+
+/// `every` HTTP jobs that POST to the recording server.
+func httpJob(
+    _ name: String, url: String, every: TimeSpan = .seconds(1), policy: JobPolicy, endAt: Timestamp? = nil,
+    timeout: TimeSpan = .seconds(30)
+) -> JobSpec {
+    JobSpec(
+        name: name, schedule: ScheduleSpec(.every(every), endAt: endAt),
+        action: .http(HTTPAction(method: "POST", url: url, body: "{}", timeout: timeout)), policy: policy)
+}
+
+func wallNow() -> Timestamp { SystemWallClock().now() }
