@@ -98,6 +98,23 @@ public struct SQLiteBenchmarkStore: Sendable {
         }
     }
 
+    /// Unfinished tickets due before `instant` (reads only the partial queue indexes).
+    public func unfinishedCount(dueBefore instant: Timestamp) async throws(StoreError) -> Int {
+        try await StoreError.mapping("unfinished count") {
+            try await database.pool.read { db in
+                let queued =
+                    try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM ticket WHERE state IN ('pending', 'retrying') AND not_before < ?",
+                        arguments: [instant.milliseconds]) ?? 0
+                let running =
+                    try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM ticket WHERE state = 'running' AND not_before < ?",
+                        arguments: [instant.milliseconds]) ?? 0
+                return queued + running
+            }
+        }
+    }
+
     /// Tickets (manual ones included) created at or after `since`, with their times.
     public func ticketTimes(createdSince since: Timestamp) async throws(StoreError) -> [TicketTimes] {
         try await StoreError.mapping("ticket times") {

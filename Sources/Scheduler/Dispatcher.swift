@@ -186,7 +186,7 @@ public final class Dispatcher: Service {
             }
         }
 
-        let (jobDue, ticketDue) = try await store.nextWake()
+        let (jobDue, ticketDue) = try await store.nextWake(after: now)
         var wake = now + configuration.pollInterval
         work.plannedJobWake = nil
         if let jobDue {

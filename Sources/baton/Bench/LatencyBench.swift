@@ -74,10 +74,7 @@ struct LatencyBench: AsyncParsableCommand {
         var settled = false
         repeat {
             try cluster.checkAlive()
-            let pending = try await bench.ticketTimes(createdSince: windowStart - .seconds(5)).filter { times in
-                times.notBefore >= windowStart.milliseconds && times.notBefore < windowEnd.milliseconds && times.finishedAt == nil
-            }
-            settled = pending.isEmpty
+            settled = try await bench.unfinishedCount(dueBefore: windowEnd) == 0
             if settled { break }
         } while try await settle.pause()
         let rss = cluster.peakRSS()
