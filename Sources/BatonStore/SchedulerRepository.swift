@@ -144,11 +144,12 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                                   AND earlier.state IN ('pending', 'running', 'retrying')))
                         ORDER BY not_before LIMIT ?
                         """)
+                // Columns by position: a by-name lookup lowercases the name on every access.
                 return try Row.fetchAll(statement, arguments: [horizon.milliseconds, limit]).compactMap { row in
-                    guard let id = row.ticketID("id") else { return nil }
+                    guard let id = Codec.ticketID(row[0]) else { return nil }
                     return DueTicket(
-                        id: id, jobID: JobID(rawValue: row["job_id"]), slot: row.requiredTimestamp("slot"),
-                        epoch: row["epoch"], queue: row["queue"], notBefore: row.requiredTimestamp("not_before"))
+                        id: id, jobID: JobID(rawValue: row[1]), slot: Timestamp(milliseconds: row[2]),
+                        epoch: row[3], queue: row[4], notBefore: Timestamp(milliseconds: row[5]))
                 }
             }
         }
