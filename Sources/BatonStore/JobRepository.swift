@@ -142,10 +142,15 @@ enum JobRows {
     }
 
     static func job(_ row: Row) throws -> Job {
+        job(row, spec: try Codec.spec(row["spec"]))
+    }
+
+    /// A job row whose spec the caller already has (parsed from this row's revision).
+    static func job(_ row: Row, spec: JobSpec) -> Job {
         Job(
             id: JobID(rawValue: row["id"]),
             revision: row["revision"],
-            spec: try Codec.spec(row["spec"]),
+            spec: spec,
             state: JobState(rawValue: row["state"]) ?? .active,
             createdAt: row.requiredTimestamp("created_at"),
             updatedAt: row.requiredTimestamp("updated_at"),

@@ -37,8 +37,9 @@ public protocol SchedulerStore: Sendable {
     func tick(_ fence: LeaderFence, now: Timestamp, lookahead: TimeSpan, limit: Int) async throws(StoreError) -> TickReport
     /// Claimable tickets due by `horizon`, oldest first.
     func dueTickets(by horizon: Timestamp, limit: Int) async throws(StoreError) -> [DueTicket]
-    /// The earliest instant anything becomes due: a job's next look or a ticket's `notBefore`.
-    func nextWake() async throws(StoreError) -> (jobDueAt: Timestamp?, ticketNotBefore: Timestamp?)
+    /// The earliest instant anything becomes due: a job's next look, or the `notBefore` of a claimable ticket
+    /// that is not yet due at `now` (tickets already due are the dispatcher's business, not a reason to wake).
+    func nextWake(after now: Timestamp) async throws(StoreError) -> (jobDueAt: Timestamp?, ticketNotBefore: Timestamp?)
     /// Running tickets whose claim lease has expired go back to `retrying` (or `failed`), reason `lease_expired`.
     func expireLeases(_ fence: LeaderFence, now: Timestamp, limit: Int) async throws(StoreError) -> [TicketID]
     /// Pending tickets not claimed by their start deadline become `skipped` (misfire).
@@ -51,6 +52,9 @@ public protocol SchedulerStore: Sendable {
 
 public struct SQLiteSchedulerStore: SchedulerStore {
     let database: BatonDatabase
+    /// Each job revision's parsed spec and resolved schedule. Parsing the spec JSON (and the cron expression) of
+    /// every job on every tick was the leader's largest cost: most of its CPU at 1,000 tickets/s.
+    let revisions = RevisionCache<(spec: JobSpec, schedule: Schedule)>(limit: 250_000)
 
     public init(_ database: BatonDatabase) { self.database = database }
 
@@ -68,12 +72,21 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                     arguments: [(now + lookahead).milliseconds, limit])
                 for row in rows {
                     report.jobsExamined += 1
-                    let job = try JobRows.job(row)
-                    guard let schedule = try? job.schedule() else {
+                    let resolved: (spec: JobSpec, schedule: Schedule)
+                    do {
+                        resolved = try revisions.value(job: row["id"], revision: row["revision"]) {
+                            let job = try JobRows.job(row)
+                            return (job.spec, try job.schedule())
+                        }
+                    } catch let error as StoreError {
+                        throw error
+                    } catch {
                         // Unresolvable now (e.g. a zone dropped from tzdata): park it instead of spinning.
-                        try db.execute(sql: "UPDATE job SET due_at = NULL WHERE id = ?", arguments: [job.id.rawValue])
+                        try db.execute(sql: "UPDATE job SET due_at = NULL WHERE id = ?", arguments: [row["id"] as String])
                         continue
                     }
+                    let job = JobRows.job(row, spec: resolved.spec)
+                    let schedule = resolved.schedule
                     let plan = TickPlanner.plan(
                         job: job, schedule: schedule, hasUnfinished: try TicketRows.hasUnfinished(db, jobID: job.id),
                         now: now, lookahead: lookahead)
@@ -131,23 +144,26 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                                   AND earlier.state IN ('pending', 'running', 'retrying')))
                         ORDER BY not_before LIMIT ?
                         """)
+                // Columns by position: a by-name lookup lowercases the name on every access.
                 return try Row.fetchAll(statement, arguments: [horizon.milliseconds, limit]).compactMap { row in
-                    guard let id = row.ticketID("id") else { return nil }
+                    guard let id = Codec.ticketID(row[0]) else { return nil }
                     return DueTicket(
-                        id: id, jobID: JobID(rawValue: row["job_id"]), slot: row.requiredTimestamp("slot"),
-                        epoch: row["epoch"], queue: row["queue"], notBefore: row.requiredTimestamp("not_before"))
+                        id: id, jobID: JobID(rawValue: row[1]), slot: Timestamp(milliseconds: row[2]),
+                        epoch: row[3], queue: row[4], notBefore: Timestamp(milliseconds: row[5]))
                 }
             }
         }
     }
 
-    public func nextWake() async throws(StoreError) -> (jobDueAt: Timestamp?, ticketNotBefore: Timestamp?) {
+    public func nextWake(after now: Timestamp) async throws(StoreError) -> (jobDueAt: Timestamp?, ticketNotBefore: Timestamp?) {
         try await StoreError.mapping("next wake") {
             try await database.pool.read { db in
                 let job = try Int64.fetchOne(
-                    db, sql: "SELECT MIN(due_at) FROM job WHERE deleted_at IS NULL AND due_at IS NOT NULL")
+                    db.cachedStatement(sql: "SELECT MIN(due_at) FROM job WHERE deleted_at IS NULL AND due_at IS NOT NULL"))
                 let ticket = try Int64.fetchOne(
-                    db, sql: "SELECT MIN(not_before) FROM ticket WHERE state IN ('pending', 'retrying')")
+                    db.cachedStatement(
+                        sql: "SELECT MIN(not_before) FROM ticket WHERE state IN ('pending', 'retrying') AND not_before > ?"),
+                    arguments: [now.milliseconds])
                 return (Codec.timestamp(job), Codec.timestamp(ticket))
             }
         }

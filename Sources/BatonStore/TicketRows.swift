@@ -100,32 +100,66 @@ enum TicketRows {
         _ db: Database, seq: Int64, jobID: String, attempt: Int, maxAttempts: Int, cancelRequested: Bool,
         outcome: AttemptOutcome, status: Int?, output: String?, retry: RetryPolicy, now: Timestamp
     ) throws -> AttemptResolution {
+        var jobTimes = JobOutcomeTimes()
+        let resolution = try finishAttempt(
+            db, seq: seq, jobID: jobID, attempt: attempt, maxAttempts: maxAttempts, cancelRequested: cancelRequested,
+            outcome: outcome, status: status, output: output, retry: retry, now: now, jobTimes: &jobTimes)
+        try jobTimes.write(db, now: now)
+        return resolution
+    }
+
+    /// Jobs whose `last_success_at` / `last_failure_at` become `now`, collected over a batch and written once per job.
+    struct JobOutcomeTimes {
+        var succeeded: Set<String> = []
+        var failed: Set<String> = []
+
+        func write(_ db: Database, now: Timestamp) throws {
+            if !succeeded.isEmpty {
+                let statement = try db.cachedStatement(sql: "UPDATE job SET last_success_at = ? WHERE id = ?")
+                for job in succeeded { try statement.execute(arguments: [now.milliseconds, job]) }
+            }
+            if !failed.isEmpty {
+                let statement = try db.cachedStatement(sql: "UPDATE job SET last_failure_at = ? WHERE id = ?")
+                for job in failed { try statement.execute(arguments: [now.milliseconds, job]) }
+            }
+        }
+    }
+
+    /// As above, with the job's outcome time recorded in `jobTimes` for the caller to write once per batch.
+    static func finishAttempt(
+        _ db: Database, seq: Int64, jobID: String, attempt: Int, maxAttempts: Int, cancelRequested: Bool,
+        outcome: AttemptOutcome, status: Int?, output: String?, retry: RetryPolicy, now: Timestamp,
+        jobTimes: inout JobOutcomeTimes
+    ) throws -> AttemptResolution {
         var policy = retry
         policy.maxAttempts = maxAttempts  // the ticket pins the attempt budget it was written with
         var effective = outcome
         if cancelRequested && outcome != .succeeded { effective = .cancelled }
         let resolution = AttemptResolution.after(outcome: effective, attempt: attempt, retry: policy, now: now)
         let final = resolution.state.isFinal
-        try db.execute(
+        // Cached statements: completions arrive in batches of hundreds, each one these same few updates.
+        try db.cachedStatement(
             sql: """
                 UPDATE ticket SET state = ?, reason = ?, not_before = COALESCE(?, not_before), finished_at = ?,
                     claim_token = NULL, lease_expires_at = NULL, attempt = attempt - ?
                 WHERE seq = ?
-                """,
+                """
+        ).execute(
             arguments: [
                 resolution.state.rawValue, resolution.reason?.rawValue, resolution.notBefore?.milliseconds,
                 final ? now.milliseconds : nil, outcome == .handedBack ? 1 : 0, seq,
             ])
-        try db.execute(
-            sql: "UPDATE attempt SET finished_at = ?, outcome = ?, status = ?, output = ? WHERE ticket_seq = ? AND number = ?",
-            arguments: [now.milliseconds, outcome.rawValue, status, output, seq, attempt])
         if outcome == .handedBack {
             try db.execute(sql: "DELETE FROM attempt WHERE ticket_seq = ? AND number = ?", arguments: [seq, attempt])
+        } else {
+            try db.cachedStatement(
+                sql: "UPDATE attempt SET finished_at = ?, outcome = ?, status = ?, output = ? WHERE ticket_seq = ? AND number = ?"
+            ).execute(arguments: [now.milliseconds, outcome.rawValue, status, output, seq, attempt])
         }
         if resolution.state == .succeeded {
-            try db.execute(sql: "UPDATE job SET last_success_at = ? WHERE id = ?", arguments: [now.milliseconds, jobID])
+            jobTimes.succeeded.insert(jobID)
         } else if resolution.state == .failed {
-            try db.execute(sql: "UPDATE job SET last_failure_at = ? WHERE id = ?", arguments: [now.milliseconds, jobID])
+            jobTimes.failed.insert(jobID)
         }
         return resolution
     }

@@ -98,8 +98,10 @@ public struct ClaimStateMachine: Sendable {
     public struct Counters: Sendable, Equatable {
         /// Claims another executor won, or that were not due yet: normal under contention.
         public var claimsLost = 0
-        /// Offered tickets beyond our free slots, or offered while draining.
+        /// Offered tickets beyond our free slots (and beyond the offer backlog), or offered while draining.
         public var offersIgnored = 0
+        /// Offered tickets beyond our free slots that were kept in the offer backlog, to be claimed as slots free up.
+        public var offersDeferred = 0
         /// Offered tickets we already hold or are claiming.
         public var duplicateOffers = 0
         /// Attempts stopped and not reported because the token was replaced.
@@ -110,7 +112,18 @@ public struct ClaimStateMachine: Sendable {
 
     public let capacity: Int
     public let claimTTL: TimeSpan
+    /// How many offers beyond our free slots we keep (in order) and claim as slots free up, instead of ignoring them.
+    ///
+    /// Why: `CREDIT` is an absolute count, so one sent just before a `TICKETS` message arrives overstates our free
+    /// slots and the leader over-sends a little. Ignored, such a ticket waits `BATON_REDELIVER_AFTER` (2 s) for
+    /// redelivery; kept here, it is claimed the moment a slot frees. Safety is unchanged: a kept ticket is claimed
+    /// with the same conditional update, and if the leader has meanwhile given it to another executor, our claim
+    /// simply loses. Backlogged tickets count against the credit we announce.
+    public let offerBacklog: Int
     public private(set) var mode = Mode.accepting
+    /// Offers kept for when a slot frees (see ``offerBacklog``), oldest first.
+    public private(set) var deferred: [TicketID] = []
+    private var deferredSet: Set<TicketID> = []
     public private(set) var running: [TicketID: RunningClaim] = [:]
     /// Tickets whose claim call is in flight.
     public private(set) var claiming: Set<TicketID> = []
@@ -120,17 +133,21 @@ public struct ClaimStateMachine: Sendable {
     private var renewInFlight = false
     private var lastCreditSent: Int?
 
-    public init(capacity: Int, claimTTL: TimeSpan) {
+    public init(capacity: Int, claimTTL: TimeSpan, offerBacklog: Int = 0) {
         precondition(capacity >= 1, "capacity is validated by ExecutorConfiguration")
         self.capacity = capacity
         self.claimTTL = claimTTL
+        self.offerBacklog = max(0, offerBacklog)
     }
 
     /// Free slots right now: what `CREDIT` announces. Zero once shutdown began.
     public var credit: Int {
         guard mode == .accepting else { return 0 }
-        return max(0, capacity - running.count - claiming.count)
+        return max(0, capacity - running.count - claiming.count - deferred.count)
     }
+
+    /// Slots not held by a running or claiming ticket (backlogged offers do not hold one yet).
+    private var unoccupied: Int { max(0, capacity - running.count - claiming.count) }
 
     /// Tickets held or being claimed: what `HEARTBEAT` announces.
     public var inFlight: Int { running.count + claiming.count }
@@ -153,16 +170,20 @@ public struct ClaimStateMachine: Sendable {
         var free = credit
         var chosen: [TicketID] = []
         for id in ids {
-            if running[id] != nil || claiming.contains(id) || chosen.contains(id) {
+            if running[id] != nil || claiming.contains(id) || chosen.contains(id) || deferredSet.contains(id) {
                 counters.duplicateOffers += 1
             } else if free > 0 {
                 chosen.append(id)
                 free -= 1
+            } else if deferred.count < offerBacklog {
+                deferred.append(id)
+                deferredSet.insert(id)
+                counters.offersDeferred += 1
             } else {
                 counters.offersIgnored += 1
             }
         }
-        guard !chosen.isEmpty else { return [] }
+        guard !chosen.isEmpty else { return creditIfChanged() }
         claiming.formUnion(chosen)
         // Lower the advertised credit before the (slower) claim call, so the leader does not over-send meanwhile.
         return creditIfChanged() + [.claim(chosen)]
@@ -188,7 +209,7 @@ public struct ClaimStateMachine: Sendable {
             actions.append(
                 .complete(won.map { Completion(id: $0.id, token: $0.token, outcome: .handedBack, retry: $0.spec.policy.retry) }))
         }
-        return actions + creditIfChanged() + finishIfDrained()
+        return actions + claimDeferred() + creditIfChanged() + finishIfDrained()
     }
 
     /// The claim call failed (database error): nothing was claimed as far as we know. If a row was in fact
@@ -289,7 +310,7 @@ public struct ClaimStateMachine: Sendable {
                         retry: entry.claim.spec.policy.retry)
                 ]))
         }
-        return actions + creditIfChanged() + finishIfDrained()
+        return actions + claimDeferred() + creditIfChanged() + finishIfDrained()
     }
 
     /// The shell wrote (or gave up writing) `count` completions.
@@ -302,6 +323,9 @@ public struct ClaimStateMachine: Sendable {
     public mutating func shutdown(now: Timestamp, grace: TimeSpan) -> [Action] {
         guard mode == .accepting else { return [] }
         mode = .draining(handBackAt: now + grace)
+        counters.offersIgnored += deferred.count
+        deferred = []
+        deferredSet = []
         return creditIfChanged() + tick(now: now)
     }
 
@@ -329,6 +353,18 @@ public struct ClaimStateMachine: Sendable {
         guard current.reportsOutcome, !reason.reportsOutcome else { return [] }
         running[id]?.stopping = reason
         return [.stop(id, reason)]
+    }
+
+    /// Claims backlogged offers into slots that have freed up, oldest first, in one call.
+    private mutating func claimDeferred() -> [Action] {
+        guard mode == .accepting, !deferred.isEmpty else { return [] }
+        let count = min(unoccupied, deferred.count)
+        guard count > 0 else { return [] }
+        let batch = Array(deferred.prefix(count))
+        deferred.removeFirst(count)
+        deferredSet.subtract(batch)
+        claiming.formUnion(batch)
+        return [.claim(batch)]
     }
 
     private mutating func creditIfChanged() -> [Action] {

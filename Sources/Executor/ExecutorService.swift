@@ -58,7 +58,11 @@ public final class ExecutorService: Service, Sendable {
         var logger = logger
         logger[metadataKey: "executor"] = "\(configuration.executorID)"
         self.logger = logger
-        self.core = Mutex(Core(machine: ClaimStateMachine(capacity: configuration.capacity, claimTTL: configuration.claimTTL)))
+        // An offer backlog as large as the capacity: over-sent tickets wait for a free slot here, not 2 s for redelivery.
+        self.core = Mutex(
+            Core(
+                machine: ClaimStateMachine(
+                    capacity: configuration.capacity, claimTTL: configuration.claimTTL, offerBacklog: configuration.capacity)))
         self.startedAt = clock.now()
     }
 

@@ -6,7 +6,10 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks (use a release build).",
-        subcommands: [CronBench.self]
+        // `gateway` (GET one job / POST trigger, 16 connections; CONTRACT §10) joins this list once the HTTP gateway
+        // is merged: a `GatewayBench` that starts `baton gateway` through `BenchCluster.start(role:…)` and
+        // reports `requestsPerSecond` through `BenchReport`, like the others.
+        subcommands: [CronBench.self, ThroughputBench.self, LatencyBench.self, ScaleBench.self, FailoverBench.self]
     )
 }
 
@@ -14,6 +17,12 @@ struct Bench: ParsableCommand {
 struct BenchOptions: ParsableArguments {
     @Flag(help: "Print one JSON object on the last line.")
     var json = false
+
+    @Option(help: "Log level of the child processes (their logs go to files in the temporary directory).")
+    var logLevel = "warning"
+
+    @Flag(help: "Keep the temporary directory (database and child logs) instead of deleting it.")
+    var keepData = false
 }
 
 /// Next-fire computations per second for typical expressions (issue: ≥ 200,000/s).

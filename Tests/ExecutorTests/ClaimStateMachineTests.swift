@@ -48,6 +48,35 @@ struct ClaimStateMachineTests {
         #expect(machine.credit == 1)
     }
 
+    @Test func offersBeyondFreeSlotsWaitInTheBacklogAndAreClaimedAsSlotsFree() {
+        var machine = ClaimStateMachine(capacity: 2, claimTTL: Self.ttl, offerBacklog: 2)
+        let offered = (1...5).map { Self.id($0) }
+        #expect(machine.ticketsOffered(offered) == [.sendCredit(0), .claim(Array(offered.prefix(2)))])
+        #expect(machine.deferred == [Self.id(3), Self.id(4)])
+        #expect(machine.counters.offersDeferred == 2)
+        #expect(machine.counters.offersIgnored == 1)
+        // A backlogged ticket offered again is a duplicate, not a second entry.
+        #expect(machine.ticketsOffered([Self.id(3)]) == [])
+        #expect(machine.counters.duplicateOffers == 1)
+        // One of two won: the lost claim's slot goes to the oldest backlogged offer; credit stays 0.
+        let won = [Self.claim(1)]
+        #expect(machine.claimSucceeded(requested: Array(offered.prefix(2)), won: won, now: Self.t0) == [.start(won), .claim([Self.id(3)])])
+        #expect(machine.credit == 0)
+        // An attempt ends: its slot takes the next backlogged offer.
+        let finished = machine.actionFinished(Self.id(1), result: ActionResult(outcome: .succeeded), now: Self.t0)
+        #expect(finished.contains(.claim([Self.id(4)])))
+        #expect(machine.deferred.isEmpty)
+    }
+
+    @Test func shutdownDropsTheBacklog() {
+        var machine = ClaimStateMachine(capacity: 1, claimTTL: Self.ttl, offerBacklog: 4)
+        _ = machine.ticketsOffered([Self.id(1), Self.id(2), Self.id(3)])
+        #expect(machine.deferred.count == 2)
+        _ = machine.shutdown(now: Self.t0, grace: .seconds(10))
+        #expect(machine.deferred.isEmpty)
+        #expect(machine.claimFailed(requested: [Self.id(1)]) == [.finish])
+    }
+
     @Test func duplicateOffersAreNotClaimedTwice() {
         var machine = Self.running(1)
         #expect(machine.ticketsOffered([Self.id(1), Self.id(2), Self.id(2)]) == [.sendCredit(2), .claim([Self.id(2)])])

@@ -82,8 +82,10 @@ public struct ClaimToken: Sendable, Hashable, CustomStringConvertible {
 
     /// 16 bytes from the system's cryptographic generator.
     public static func random() -> ClaimToken {
+        // Two 64-bit draws rather than sixteen byte draws: the same generator, an eighth of the calls into it.
         var generator = SystemRandomNumberGenerator()
-        return ClaimToken(bytes: (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let (high, low) = (generator.next() as UInt64, generator.next() as UInt64)
+        return ClaimToken(bytes: (0..<16).map { UInt8(truncatingIfNeeded: ($0 < 8 ? high : low) >> (UInt64($0 % 8) * 8)) })
     }
 
     public var description: String { bytes.prefix(4).map { String($0, radix: 16) }.joined() + "…" }
