@@ -27,10 +27,12 @@ test: deps
 # boundaries). BENCHFLAGS=--json adds one JSON object per benchmark; Docs/Benchmarks.md records the results.
 BENCHFLAGS ?=
 bench: deps
+	@WITH_BENCH=1 scripts/install-deps.sh
 	$(SWIFT) build -c release --product baton
 	.build/release/baton bench cron $(BENCHFLAGS)
 	.build/release/baton bench throughput $(BENCHFLAGS)
 	.build/release/baton bench latency $(BENCHFLAGS)
+	.build/release/baton bench gateway $(BENCHFLAGS)
 	.build/release/baton bench scale $(BENCHFLAGS)
 	.build/release/baton bench failover $(BENCHFLAGS)
 

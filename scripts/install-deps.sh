@@ -3,6 +3,7 @@
 set -euo pipefail
 packages=(libzmq3-dev libsqlite3-dev libcurl4-openssl-dev pkg-config)
 [ "${WITH_COMPOSE:-0}" = 1 ] && packages+=(docker-compose)
+[ "${WITH_BENCH:-0}" = 1 ] && packages+=(wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

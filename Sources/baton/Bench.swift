@@ -6,10 +6,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks (use a release build).",
-        // `gateway` (GET one job / POST trigger, 16 connections; CONTRACT §10) joins this list once the HTTP gateway
-        // is merged: a `GatewayBench` that starts `baton gateway` through `BenchCluster.start(role:…)` and
-        // reports `requestsPerSecond` through `BenchReport`, like the others.
-        subcommands: [CronBench.self, ThroughputBench.self, LatencyBench.self, ScaleBench.self, FailoverBench.self]
+        subcommands: [CronBench.self, ThroughputBench.self, LatencyBench.self, GatewayBench.self, ScaleBench.self, FailoverBench.self]
     )
 }
 
