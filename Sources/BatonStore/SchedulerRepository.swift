@@ -115,12 +115,13 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                         }
                     }
                     report.unrecordedSkips += plan.unrecordedSkips
-                    try db.execute(
+                    try db.cachedStatement(
                         sql: """
                             UPDATE job SET watermark = ?, next_fire_at = ?, due_at = ?, state = ?,
                                 last_ticket = COALESCE(?, last_ticket)
                             WHERE id = ?
-                            """,
+                            """
+                    ).execute(
                         arguments: [
                             plan.watermark.milliseconds, plan.nextFireAt?.milliseconds, plan.dueAt?.milliseconds,
                             plan.state.rawValue, last.map(Codec.blob), job.id.rawValue,
