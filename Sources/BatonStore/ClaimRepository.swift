@@ -10,6 +10,8 @@ public struct ClaimedTicket: Sendable, Equatable {
     public var jobName: String
     public var revision: Int64
     public var slot: Timestamp
+    /// When the ticket became claimable (slot + jitter, or the retry time): the start of due → claimed.
+    public var notBefore: Timestamp
     public var manual: Bool
     /// This attempt's number, from 1.
     public var attempt: Int
@@ -20,14 +22,15 @@ public struct ClaimedTicket: Sendable, Equatable {
     public var spec: JobSpec
 
     public init(
-        id: TicketID, jobID: JobID, jobName: String, revision: Int64, slot: Timestamp, manual: Bool, attempt: Int,
-        maxAttempts: Int, token: ClaimToken, leaseExpiresAt: Timestamp, spec: JobSpec
+        id: TicketID, jobID: JobID, jobName: String, revision: Int64, slot: Timestamp, notBefore: Timestamp? = nil,
+        manual: Bool, attempt: Int, maxAttempts: Int, token: ClaimToken, leaseExpiresAt: Timestamp, spec: JobSpec
     ) {
         self.id = id
         self.jobID = jobID
         self.jobName = jobName
         self.revision = revision
         self.slot = slot
+        self.notBefore = notBefore ?? slot
         self.manual = manual
         self.attempt = attempt
         self.maxAttempts = maxAttempts
@@ -96,7 +99,7 @@ public struct SQLiteClaimStore: ClaimStore {
                                 SELECT 1 FROM ticket AS earlier
                                 WHERE earlier.job_id = ticket.job_id AND earlier.seq < ticket.seq
                                   AND earlier.state IN ('pending', 'running', 'retrying')))
-                        RETURNING seq, job_id, job_name, revision, slot, manual, attempt, max_attempts
+                        RETURNING seq, job_id, job_name, revision, slot, manual, attempt, max_attempts, not_before
                         """)
                 let attemptInsert = try db.cachedStatement(
                     sql: "INSERT INTO attempt (ticket_seq, number, executor, started_at) VALUES (?, ?, ?, ?)")
@@ -126,7 +129,8 @@ public struct SQLiteClaimStore: ClaimStore {
                     claimed.append(
                         ClaimedTicket(
                             id: id, jobID: JobID(rawValue: jobID), jobName: row["job_name"], revision: revision,
-                            slot: Timestamp(milliseconds: row["slot"]), manual: row["manual"], attempt: attempt,
+                            slot: Timestamp(milliseconds: row["slot"]), notBefore: Timestamp(milliseconds: row["not_before"]),
+                            manual: row["manual"], attempt: attempt,
                             maxAttempts: row["max_attempts"], token: token, leaseExpiresAt: lease, spec: spec))
                 }
                 return claimed

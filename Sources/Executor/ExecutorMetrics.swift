@@ -1,5 +1,29 @@
+import BatonCore
+import BatonStore
 import Metrics
 import ServiceLifecycle
+
+/// Metrics recorded where they happen (claims and completions). Created on first use, which is after
+/// `baton executor` has bootstrapped the metrics system; without `BATON_METRICS_BIND` they are no-ops.
+enum ExecutorMetrics {
+    static let claimed = Counter(label: "baton_tickets_claimed_total")
+    /// From the moment a ticket became claimable (`not_before`) to the won claim (CONTRACT §10 latency).
+    static let dueToClaimed = Timer(label: "baton_due_to_claimed_seconds")
+
+    static func recordClaims(_ won: [ClaimedTicket], now: Timestamp) {
+        claimed.increment(by: won.count)
+        for claim in won {
+            dueToClaimed.recordMilliseconds(max(0, (now - claim.notBefore).milliseconds))
+        }
+    }
+
+    /// Accepted completions by attempt outcome (`succeeded`, `failed`, `timed_out`, …): a bounded label.
+    static func recordCompletions(_ batch: [Completion], accepted: [TicketID: Bool]) {
+        for completion in batch where accepted[completion.id] == true {
+            Counter(label: "baton_attempts_completed_total", dimensions: [("outcome", completion.outcome.rawValue)]).increment()
+        }
+    }
+}
 
 /// Publishes an executor's counters to swift-metrics once a second (served on `BATON_METRICS_BIND`).
 ///

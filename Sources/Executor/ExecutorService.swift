@@ -303,6 +303,7 @@ public final class ExecutorService: Service, Sendable {
         func completionWriter() async {
             while let batch = await completions.takeAll() {
                 let accepted = await write(batch)
+                ExecutorMetrics.recordCompletions(batch, accepted: accepted)
                 let actions = service.core.withLock { core in
                     core.completed += accepted.filter { $0.value }.count
                     core.completionsFenced += accepted.filter { !$0.value }.count
@@ -352,6 +353,7 @@ public final class ExecutorService: Service, Sendable {
                 do {
                     let won = try await service.claims.claim(
                         ids, executor: configuration.executorID, now: now, leaseTTL: configuration.claimTTL)
+                    ExecutorMetrics.recordClaims(won, now: now)
                     if won.count < ids.count {
                         logger.debug("claims lost", metadata: ["requested": "\(ids.count)", "won": "\(won.count)"])
                     }

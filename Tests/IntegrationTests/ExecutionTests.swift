@@ -177,4 +177,35 @@ struct ExecutionTests {
         #expect(killed.reason == .timeout)
         #expect(killed.attempts?.first?.outcome == .timedOut)
     }
+
+    @Test func schedulerAndExecutorServeTheirMetricsOnMetricsBind() async throws {
+        var cluster = try Cluster()
+        let schedulerMetrics = "127.0.0.1:\(freePort())"
+        let executorMetrics = "127.0.0.1:\(freePort())"
+        _ = try await SQLiteJobStore(cluster.database).create(
+            JobSpec(name: "observed", schedule: ScheduleSpec(.every(.hours(24))), action: .noop), now: SystemWallClock().now())
+        _ = try cluster.start("scheduler", name: "scheduler", extra: ["BATON_METRICS_BIND": schedulerMetrics])
+        _ = try cluster.start("executor", name: "executor", extra: ["BATON_METRICS_BIND": executorMetrics])
+        let tickets = SQLiteTicketStore(cluster.database)
+        let (ticket, _) = try await tickets.trigger(jobName: "observed", idempotencyKey: nil, now: SystemWallClock().now())
+        #expect(try await eventually(timeout: .seconds(20)) { try await tickets.ticket(ticket.id)?.state == .succeeded })
+
+        func scrape(_ address: String) -> String {
+            guard let url = URL(string: "http://\(address)/metrics"), let data = try? Data(contentsOf: url) else { return "" }
+            return String(decoding: data, as: UTF8.self)
+        }
+        // The executor publishes its counters once a second; the claim metrics are recorded at once.
+        #expect(await eventually(timeout: .seconds(10)) {
+            let text = scrape(executorMetrics)
+            return text.contains("baton_tickets_claimed_total 1") && text.contains("baton_tickets_completed_total 1")
+        })
+        let executorText = scrape(executorMetrics)
+        #expect(executorText.contains(#"baton_attempts_completed_total{outcome="succeeded"} 1"#))
+        #expect(executorText.contains("baton_due_to_claimed_seconds_count 1"))
+        let schedulerText = scrape(schedulerMetrics)
+        #expect(schedulerText.contains("baton_scheduler_is_leader 1"))
+        #expect(schedulerText.contains("baton_leader_epoch 1"))
+        #expect(!schedulerText.contains("observed"), "metrics must not carry job names by default")
+        await cluster.stopAll()
+    }
 }
