@@ -31,6 +31,18 @@ final class BenchCluster {
         keep = options.keepData
     }
 
+    /// Runs one benchmark on a fresh cluster and always stops its processes and cleans up, success or not.
+    static func measuring(_ options: BenchOptions, _ body: (BenchCluster) async throws -> Void) async throws {
+        let cluster = try BenchCluster(options: options)
+        do {
+            try await body(cluster)
+        } catch {
+            await cluster.shutdown()
+            throw error
+        }
+        await cluster.shutdown()
+    }
+
     /// Opens (and migrates) the benchmark's database in this process, for seeding and read-outs.
     func openDatabase() throws -> BatonDatabase {
         let database = try BatonDatabase(StoreConfiguration(path: databasePath))

@@ -35,14 +35,7 @@ struct FailoverBench: AsyncParsableCommand {
     var executors = 2
 
     func run() async throws {
-        let cluster = try BenchCluster(options: options)
-        do {
-            try await measure(cluster)
-            await cluster.shutdown()
-        } catch {
-            await cluster.shutdown()
-            throw error
-        }
+        try await BenchCluster.measuring(options, measure)
     }
 
     func measure(_ cluster: BenchCluster) async throws {

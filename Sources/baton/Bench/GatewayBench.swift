@@ -38,14 +38,7 @@ struct GatewayBench: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: wrk) else {
             throw BenchFailure("\(wrk) not found: install Debian's wrk package (make bench does)")
         }
-        let cluster = try BenchCluster(options: options)
-        do {
-            try await measure(cluster)
-            await cluster.shutdown()
-        } catch {
-            await cluster.shutdown()
-            throw error
-        }
+        try await BenchCluster.measuring(options, measure)
     }
 
     func measure(_ cluster: BenchCluster) async throws {

@@ -37,14 +37,7 @@ struct LatencyBench: AsyncParsableCommand {
         guard (1...100_000).contains(rate), seconds >= 1, warmup >= 0 else {
             throw ValidationError("--rate must be 1...100000, --seconds ≥ 1, --warmup ≥ 0")
         }
-        let cluster = try BenchCluster(options: options)
-        do {
-            try await measure(cluster)
-            await cluster.shutdown()
-        } catch {
-            await cluster.shutdown()
-            throw error
-        }
+        try await BenchCluster.measuring(options, measure)
     }
 
     func measure(_ cluster: BenchCluster) async throws {

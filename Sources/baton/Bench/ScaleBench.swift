@@ -31,14 +31,7 @@ struct ScaleBench: AsyncParsableCommand {
 
     func run() async throws {
         guard jobs >= 1, minutes >= 1 else { throw ValidationError("--jobs and --minutes must be at least 1") }
-        let cluster = try BenchCluster(options: options)
-        do {
-            try await measure(cluster)
-            await cluster.shutdown()
-        } catch {
-            await cluster.shutdown()
-            throw error
-        }
+        try await BenchCluster.measuring(options, measure)
     }
 
     func measure(_ cluster: BenchCluster) async throws {

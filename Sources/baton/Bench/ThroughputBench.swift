@@ -50,14 +50,7 @@ struct ThroughputBench: AsyncParsableCommand {
     var timeout = 300
 
     func run() async throws {
-        let cluster = try BenchCluster(options: options)
-        do {
-            try await measure(cluster)
-            await cluster.shutdown()
-        } catch {
-            await cluster.shutdown()
-            throw error
-        }
+        try await BenchCluster.measuring(options, measure)
     }
 
     func measure(_ cluster: BenchCluster) async throws {
