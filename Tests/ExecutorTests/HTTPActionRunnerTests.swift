@@ -110,14 +110,10 @@ func waitUntil(
     timeout: Duration = .seconds(10), _ what: String = "condition", sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async throws {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while clock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
+    guard try await eventually(timeout: timeout, condition) else {
+        Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
+        throw WaitTimeout()
     }
-    Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
-    throw WaitTimeout()
 }
 
 struct WaitTimeout: Error {}

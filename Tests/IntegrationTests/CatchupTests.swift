@@ -71,7 +71,7 @@ extension EndToEndTests {
             // Stay down until every remaining slot is past its grace, so all of them are missed on restart.
             let restartAt = endAt + Self.grace + .milliseconds(500)
             let wait = restartAt - wallNow()
-            if wait > .zero { try await Task.sleep(for: wait.duration) }
+            try await hold(wait.duration)
             let downtime = ContinuousClock.now - downAt
             try cluster.scheduler("sched", leaseTTL: "3s")
 

@@ -46,7 +46,7 @@ extension EndToEndTests {
             var manualKeys: [String] = []
             let chaosStart = ContinuousClock.now
             while ContinuousClock.now - chaosStart < Self.chaos {
-                try await Task.sleep(for: Self.killEvery)
+                try await hold(Self.killEvery)
                 let victim = (schedulers + executors).randomElement(using: &generator)!
                 let process = live[victim]!
                 process.signal(SIGKILL)

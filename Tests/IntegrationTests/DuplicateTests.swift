@@ -44,7 +44,7 @@ extension EndToEndTests {
             // The window is the test parameter: measured with clocks, not trusted to the sleep.
             let windowStart = wallNow()
             let started = ContinuousClock.now
-            try await Task.sleep(for: Self.window)
+            try await hold(Self.window)
             let windowEnd = wallNow()
             let measured = ContinuousClock.now - started
 

@@ -43,7 +43,7 @@ extension EndToEndTests {
                 frozenOutsideWrite = cluster.writeLockIsFree()
                 if !frozenOutsideWrite {
                     leader.signal(SIGCONT)
-                    try await Task.sleep(for: .milliseconds(50))
+                    try await hold(.milliseconds(50))  // let it finish its transaction before freezing again
                 }
             }
             try #require(frozenOutsideWrite, "the leader was inside a write transaction at every attempt to freeze it")
@@ -57,7 +57,7 @@ extension EndToEndTests {
             #expect(second.holder == standby.role)
             #expect(second.epoch == first.epoch + 1)
             let remaining = Self.ttl * 2 - (ContinuousClock.now - stoppedAt)
-            if remaining > .zero { try await Task.sleep(for: remaining) }
+            try await hold(remaining)
 
             leader.signal(SIGCONT)
             // The woken leader notices it lost the lease and says so, while the new holder keeps it.
@@ -66,10 +66,8 @@ extension EndToEndTests {
             }
             #expect(steppedDown, "the resumed leader never logged stepping down\n\(leader.log.suffix(3000))")
             var holders: Set<String> = []
-            let watchStart = ContinuousClock.now
-            while ContinuousClock.now - watchStart < Self.ttl {
+            try await observe(for: Self.ttl, every: .milliseconds(100)) {
                 if let lease = try await leases.current() { holders.insert("\(lease.holder)@\(lease.epoch)") }
-                try await Task.sleep(for: .milliseconds(100))
             }
             #expect(holders == ["\(standby.role)@\(second.epoch)"], "the lease changed hands after SIGCONT: \(holders)")
 

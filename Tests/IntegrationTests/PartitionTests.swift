@@ -76,9 +76,8 @@ extension EndToEndTests {
             var during: [TicketID] = []
             for n in 1...3 { during.append(try await tickets.trigger(jobName: "quick", idempotencyKey: "during-\(n)", now: wallNow()).ticket.id) }
             var slowStates: Set<String> = []
-            while ContinuousClock.now - cutAt < Self.claimTTL * 2 {
+            try await observe(for: Self.claimTTL * 2 - (ContinuousClock.now - cutAt), every: .milliseconds(200)) {
                 if let ticket = try await tickets.ticket(slow.id) { slowStates.insert("\(ticket.state.rawValue)#\(ticket.attempt)") }
-                try await Task.sleep(for: .milliseconds(200))
             }
             let leaseExpiry = try cluster.sql { db in
                 try Int64.fetchOne(db, sql: "SELECT lease_expires_at FROM ticket WHERE id = ?", arguments: [Data(slow.id.bytes)])

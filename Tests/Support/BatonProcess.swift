@@ -113,3 +113,21 @@ public struct Workspace {
 
     public var databasePath: String { directory.appendingPathComponent("baton.sqlite").path }
 }
+
+/// Lets `window` pass while the system runs: for tests whose subject *is* a span of time (a job running for
+/// 10 s, a leader stopped for 2×TTL, a scheduler down until its slots are missed), never as a way to wait
+/// for an event — use `eventually` for that. Callers measure what actually elapsed with a clock.
+public func hold(_ window: Duration) async throws {
+    guard window > .zero else { return }
+    try await Task.sleep(for: window)
+}
+
+/// Runs `sample` every `interval` for `window`, to check that something holds throughout a span of time
+/// (for example, that the lease never changes hands for a TTL after a stalled leader resumes).
+public func observe(for window: Duration, every interval: Duration, _ sample: () async throws -> Void) async throws {
+    let start = ContinuousClock.now
+    while ContinuousClock.now - start < window {
+        try await sample()
+        try await Task.sleep(for: interval)
+    }
+}
