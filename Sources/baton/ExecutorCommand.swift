@@ -59,7 +59,7 @@ struct ExecutorCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("error: database: \(error.message)\n".utf8))
                 throw ExitCode.failure
             }
-            let metricsEndpoint = try metrics.endpoint(logger: logger)
+            let metricsEndpoint = try metrics.endpoint(logger: logger, database: database)
             let service = ExecutorService(configuration: configuration, database: database, logger: logger)
             let publishers: [any Service] = metricsEndpoint.isEmpty ? [] : [ExecutorMetricsPublisher(executor: service)]
             let group = ServiceGroup(

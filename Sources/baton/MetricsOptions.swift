@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonStore
 import Gateway
 import Logging
 import ServiceLifecycle
@@ -10,7 +11,8 @@ struct MetricsOptions: ParsableArguments {
     var metricsBind: String?
 
     /// Call before the role creates its metrics, so they register with the Prometheus registry.
-    func endpoint(logger: Logger) throws -> [any Service] {
+    /// `/readyz` answers 200 while the database is reachable and its schema current.
+    func endpoint(logger: Logger, database: BatonDatabase) throws -> [any Service] {
         guard let text = Settings.optionalString(metricsBind, env: "BATON_METRICS_BIND") else { return [] }
         let address: ListenAddress
         do {
@@ -18,6 +20,10 @@ struct MetricsOptions: ParsableArguments {
         } catch {
             throw ValidationError("BATON_METRICS_BIND / --metrics-bind: \(error)")
         }
-        return [MetricsEndpoint(address: address, registry: BatonMetrics.bootstrap(), logger: logger)]
+        return [
+            MetricsEndpoint(
+                address: address, registry: BatonMetrics.bootstrap(), logger: logger,
+                readiness: { await database.isSchemaCurrent() })
+        ]
     }
 }

@@ -50,7 +50,7 @@ struct SchedulerCommand: AsyncParsableCommand {
         let logger = try common.logger(role: "scheduler")
         let database = try BatonDatabase(try common.storeConfiguration())
         try database.migrate()
-        let metricsEndpoint = try metrics.endpoint(logger: logger)
+        let metricsEndpoint = try metrics.endpoint(logger: logger, database: database)
         let services = metricsEndpoint + (try SchedulerServices.make(configuration: configuration, database: database, logger: logger))
         logger.info(
             "scheduler starting",

@@ -21,4 +21,18 @@ struct MetricsEndpointTests {
             #expect(try await client.execute(uri: "/other", method: .get).status == .notFound)
         }
     }
+
+    @Test("the metrics endpoint answers health and readiness for container healthchecks")
+    func healthAndReadiness() async throws {
+        for ready in [true, false] {
+            let router = MetricsEndpoint.buildRouter(registry: PrometheusCollectorRegistry(), readiness: { ready })
+            let app = Application(router: router, logger: Logger(label: "metrics-test"))
+            try await app.test(.router) { client in
+                let health = try await client.execute(uri: "/healthz", method: .get)
+                let readiness = try await client.execute(uri: "/readyz", method: .get)
+                #expect(health.status == .ok)
+                #expect(readiness.status == (ready ? .ok : .serviceUnavailable))
+            }
+        }
+    }
 }

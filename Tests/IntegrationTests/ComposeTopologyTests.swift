@@ -64,6 +64,7 @@ struct ComposeTopologyTests {
         let workspace = try Workspace()
         let ports = ["scheduler-a": freePort(), "scheduler-b": freePort()]
         let httpPort = freePort()
+        var metricsAddresses: [String: String] = [:]
         func localize(_ environment: [String: String]) -> [String: String] {
             environment.mapValues { value in
                 var value = value.replacingOccurrences(of: "/data/", with: workspace.directory.path + "/")
@@ -78,6 +79,11 @@ struct ComposeTopologyTests {
                 environment["BATON_DISPATCH_BIND"] = "tcp://127.0.0.1:\(port)"
             }
             if environment["BATON_HTTP_BIND"] != nil { environment["BATON_HTTP_BIND"] = "127.0.0.1:\(httpPort)" }
+            if environment["BATON_METRICS_BIND"] != nil {
+                let address = "127.0.0.1:\(freePort())"
+                environment["BATON_METRICS_BIND"] = address
+                metricsAddresses[instance ?? name] = address
+            }
             return try BatonProcess(service.command, environment: environment, directory: workspace.directory, name: instance ?? name)
         }
 
@@ -111,6 +117,15 @@ struct ComposeTopologyTests {
             let standbys = (status?["standbys"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
             return leader.map { Set([$0] + standbys) == ["scheduler-a", "scheduler-b"] } ?? false
         })
+        // Every scheduler and executor answers the healthcheck compose gives it.
+        #expect(metricsAddresses.count == 5)
+        for (name, address) in metricsAddresses.sorted(by: { $0.key < $1.key }) {
+            let ready = await eventually(timeout: .seconds(10)) {
+                guard let url = URL(string: "http://\(address)/readyz") else { return false }
+                return (try? await URLSession.shared.data(from: url).1 as? HTTPURLResponse)?.statusCode == 200
+            }
+            #expect(ready, "\(name) /readyz did not answer 200")
+        }
         // Commands are off in compose: the gateway refuses a command job.
         let (refused, _) = try await request(
             "POST", base + "/v1/jobs", token: token,

@@ -3,30 +3,45 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 
-/// A tiny HTTP server with one route, `GET /metrics`, for roles without an API of their own
-/// (`baton scheduler`, `baton executor`; `BATON_METRICS_BIND`, off by default). Add it to the
-/// role's `ServiceGroup`; it stops with the group's graceful shutdown.
+/// A tiny HTTP server for roles without an API of their own (`baton scheduler`, `baton executor`;
+/// `BATON_METRICS_BIND`, off by default): `GET /metrics`, plus `/healthz` and `/readyz` so container
+/// healthchecks work the same way as the gateway's. Add it to the role's `ServiceGroup`; it stops with
+/// the group's graceful shutdown.
 public struct MetricsEndpoint: Service {
     public let address: ListenAddress
     let registry: PrometheusCollectorRegistry
     let logger: Logger
+    let readiness: @Sendable () async -> Bool
 
-    public init(address: ListenAddress, registry: PrometheusCollectorRegistry, logger: Logger) {
+    /// - Parameter readiness: the role's readiness (database reachable, schema current).
+    public init(
+        address: ListenAddress, registry: PrometheusCollectorRegistry, logger: Logger,
+        readiness: @escaping @Sendable () async -> Bool = { true }
+    ) {
         self.address = address
         self.registry = registry
         self.logger = logger
+        self.readiness = readiness
     }
 
     /// The router alone, so tests can drive it without a socket.
-    public static func buildRouter(registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
+    public static func buildRouter(
+        registry: PrometheusCollectorRegistry, readiness: @escaping @Sendable () async -> Bool = { true }
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/metrics") { _, _ in MetricsText(registry: registry) }
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/readyz") { _, _ -> Response in
+            await readiness()
+                ? Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
+                : Response(status: .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "not ready\n")))
+        }
         return router
     }
 
     public func run() async throws {
         let app = Application(
-            router: Self.buildRouter(registry: registry),
+            router: Self.buildRouter(registry: registry, readiness: readiness),
             configuration: .init(address: address.hummingbird, serverName: "baton"),
             logger: logger)
         try await app.run()
