@@ -96,6 +96,17 @@ struct ExecutorServiceTests {
         try await SQLiteTicketStore(database).ticket(id)
     }
 
+    /// Starts an executor in its own service group and waits (bounded) for its first HELLO.
+    func start(scheduler: FakeScheduler, id: String) async throws -> (ExecutorService, ServiceGroup, Task<Void, any Error>) {
+        let service = ExecutorService(
+            configuration: configuration(scheduler, id: id), claims: SQLiteClaimStore(database), nodes: SQLiteNodeStore(database),
+            logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
+        let running = Task { try await group.run() }
+        try await waitUntil("HELLO") { scheduler.messages.contains { if case .hello = $0 { true } else { false } } }
+        return (service, group, running)
+    }
+
     func notice(_ ticket: Ticket) -> WireMessage.TicketNotice {
         WireMessage.TicketNotice(id: ticket.id, job: ticket.jobID, slot: ticket.slot, epoch: nil)
     }
@@ -109,15 +120,8 @@ struct ExecutorServiceTests {
         for n in 0..<3 { fast.append(try await trigger("fast", key: "k\(n)")) }
         let slow = try await trigger("slow", key: "s")
 
-        let service = ExecutorService(
-            configuration: configuration(scheduler, id: id), claims: SQLiteClaimStore(database), nodes: SQLiteNodeStore(database),
-            logger: logger)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
-        let running = Task { try await group.run() }
-
-        try await waitUntil("HELLO") {
-            scheduler.messages.contains { if case .hello(let hello) = $0 { hello.executor == id && hello.capacity == 4 } else { false } }
-        }
+        let (service, group, running) = try await start(scheduler: scheduler, id: id)
+        #expect(scheduler.messages.contains { if case .hello(let hello) = $0 { hello.executor == id && hello.capacity == 4 } else { false } })
         #expect(scheduler.messages.contains(.credit(WireMessage.Credit(executor: id, n: 4))))
 
         // Garbage first: counted and dropped, the executor keeps working.
@@ -160,12 +164,7 @@ struct ExecutorServiceTests {
         let id = "exec-\(UUID().uuidString.prefix(8))"
         try await job("long", .command(CommandAction(argv: ["sleep", "30"])))
         let long = try await trigger("long", key: "c")
-        let service = ExecutorService(
-            configuration: configuration(scheduler, id: id), claims: SQLiteClaimStore(database), nodes: SQLiteNodeStore(database),
-            logger: logger)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
-        let running = Task { try await group.run() }
-        try await waitUntil("HELLO") { scheduler.messages.contains { if case .hello = $0 { true } else { false } } }
+        let (_, group, running) = try await start(scheduler: scheduler, id: id)
 
         // A forged CANCEL (no cancel flag in the database) does not stop the action.
         scheduler.send(.tickets([notice(long)]), to: id)
@@ -188,12 +187,7 @@ struct ExecutorServiceTests {
         let id = "exec-\(UUID().uuidString.prefix(8))"
         try await job("fenced", .command(CommandAction(argv: ["sleep", "30"])))
         let ticket = try await trigger("fenced", key: "f")
-        let service = ExecutorService(
-            configuration: configuration(scheduler, id: id), claims: SQLiteClaimStore(database), nodes: SQLiteNodeStore(database),
-            logger: logger)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
-        let running = Task { try await group.run() }
-        try await waitUntil("HELLO") { scheduler.messages.contains { if case .hello = $0 { true } else { false } } }
+        let (service, group, running) = try await start(scheduler: scheduler, id: id)
         scheduler.send(.tickets([notice(ticket)]), to: id)
         try await waitUntil("running") { try await self.ticket(ticket.id)?.state == .running }
 
