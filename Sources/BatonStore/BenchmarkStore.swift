@@ -54,7 +54,10 @@ public struct SQLiteBenchmarkStore: Sendable {
 
     /// Writes `count` manual tickets (with their idempotency keys, as `trigger` does) spread round-robin over
     /// `jobNames`, `batch` per transaction. Returns when the last transaction has committed.
-    public func triggerMany(jobNames: [String], count: Int, batch: Int = 5000, clock: any WallClock) async throws(StoreError) {
+    /// - Parameter dueAt: when the tickets become claimable (default: as each is written, like a trigger).
+    public func triggerMany(
+        jobNames: [String], count: Int, batch: Int = 5000, dueAt: Timestamp? = nil, clock: any WallClock
+    ) async throws(StoreError) {
         var written = 0
         while written < count {
             let size = min(batch, count - written)
@@ -77,7 +80,7 @@ public struct SQLiteBenchmarkStore: Sendable {
                         let id = TicketID.manual(job: job.id, idempotencyKey: key)
                         _ = try TicketRows.insert(
                             db, id: id, job: job, slot: now, manual: true, idempotencyKey: key, state: .pending, reason: nil,
-                            detail: nil, epoch: nil, notBefore: now, deadline: nil, deadlineIfNewer: false,
+                            detail: nil, epoch: nil, notBefore: dueAt ?? now, deadline: nil, deadlineIfNewer: false,
                             serialized: job.spec.policy.overlap == .forbid, now: now)
                         try keyInsert.execute(arguments: [job.id.rawValue, key, Codec.blob(id), now.milliseconds])
                     }
@@ -156,6 +159,17 @@ public struct SQLiteBenchmarkStore: Sendable {
         try await StoreError.mapping("first ticket of epoch") {
             try await database.pool.read { db in
                 Codec.timestamp(try Int64.fetchOne(db, sql: "SELECT MIN(created_at) FROM ticket WHERE epoch > ?", arguments: [epoch]))
+            }
+        }
+    }
+
+    /// Makes every pending ticket claimable at `instant`: the throughput benchmark writes its tickets due in the
+    /// far future, then releases them all at one instant so that what it times is the pipeline, not the writing.
+    public func releasePending(at instant: Timestamp) async throws(StoreError) {
+        try await StoreError.mapping("release pending") {
+            try await database.pool.write { db in
+                try db.execute(
+                    sql: "UPDATE ticket SET not_before = ? WHERE state = 'pending'", arguments: [instant.milliseconds])
             }
         }
     }

@@ -26,7 +26,7 @@ enum Codec {
 
     static func ticketID(_ value: DatabaseValue) -> TicketID? {
         guard let data = Data.fromDatabaseValue(value) else { return nil }
-        return TicketID(bytes: Array(data))
+        return data.withUnsafeBytes { TicketID($0) }
     }
 
     static func timestamp(_ value: Int64?) -> Timestamp? { value.map(Timestamp.init(milliseconds:)) }

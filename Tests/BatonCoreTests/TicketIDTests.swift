@@ -1,4 +1,5 @@
 import BatonCore
+import Foundation
 import Testing
 
 @Suite("Ticket identity")
@@ -34,6 +35,21 @@ struct TicketIDTests {
         #expect(TicketID(hex: String(id.hex.dropLast())) == nil)
         #expect(TicketID(hex: String(id.hex.dropLast()) + "g") == nil)
         #expect(TicketID(bytes: [1, 2, 3]) == nil)
+    }
+
+    /// The id is kept as four words; bytes, hex and ordering must still be those of the 32 digest bytes.
+    @Test func bytesHexAndOrderAgree() throws {
+        let ids = (0..<64).map { TicketID.manual(job: job, idempotencyKey: "k\($0)") }
+        for id in ids {
+            let bytes = id.bytes
+            #expect(bytes.count == 32)
+            #expect(TicketID(bytes: bytes) == id)
+            #expect(bytes.withUnsafeBytes { TicketID($0) } == id)
+            #expect(id.hex == bytes.map { String(format: "%02x", $0) }.joined())
+        }
+        let sorted = ids.sorted()
+        #expect(sorted.map(\.bytes) == ids.map(\.bytes).sorted { $0.lexicographicallyPrecedes($1) })
+        #expect(Set(ids).count == ids.count)
     }
 
     @Test func jitterIsDerivedFromTheHashAndBounded() throws {

@@ -1,4 +1,6 @@
 import BatonCore
+import BatonTestSupport
+import Foundation
 import Testing
 
 @Suite("Wire protocol")
@@ -52,5 +54,81 @@ struct WireMessageTests {
             caught = error
         }
         #expect(caught?.code == code)
+    }
+}
+
+@Suite("Wire protocol: the hand-written TICKETS and CREDIT codec")
+struct WireFastPathTests {
+    static func foundationEncoded<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+
+    static func notices(_ count: Int, seed: UInt64) -> [WireMessage.TicketNotice] {
+        var generator = SeededGenerator(seed: seed)
+        let jobs = ["6f1c2b1e-8a7d-4f7e-9a51-0c3b7d9e2a11", "j", "with \"quote\" and \\ and / and \n\t\u{1}", "ünï"]
+        return (0..<count).map { index in
+            WireMessage.TicketNotice(
+                id: TicketID.manual(job: JobID(rawValue: "j"), idempotencyKey: "\(index)-\(generator.next())"),
+                job: JobID(rawValue: jobs[Int(generator.next() % UInt64(jobs.count))]),
+                slot: Timestamp(milliseconds: Int64(generator.next() % 4_000_000_000_000)),
+                epoch: generator.next() % 3 == 0 ? nil : Int64(generator.next() % 1000))
+        }
+    }
+
+    @Test(arguments: [0, 1, 7, 200])
+    func ticketsEncodeExactlyAsJSONEncoderDoes(count: Int) throws {
+        let notices = Self.notices(count, seed: UInt64(count) + 1)
+        let frames = WireMessage.tickets(notices).encode()
+        #expect(frames[2] == (try Self.foundationEncoded(notices)))
+        #expect(try WireMessage.decode(frames) == .tickets(notices))
+    }
+
+    @Test(arguments: ["executor-1", "", "quote\" back\\slash"])
+    func creditEncodesExactlyAsJSONEncoderDoes(executor: String) throws {
+        let credit = WireMessage.Credit(executor: executor, n: 17)
+        let frames = WireMessage.credit(credit).encode()
+        #expect(frames[2] == (try Self.foundationEncoded(credit)))
+        #expect(try WireMessage.decode(frames) == .credit(credit))
+    }
+
+    /// What other senders may write: any key order, whitespace, escapes, explicit nulls. The fast reader either
+    /// understands it or leaves it to JSONDecoder; either way the result is the same message.
+    @Test func otherSpellingsDecodeTheSame() throws {
+        let id = TicketID.manual(job: JobID(rawValue: "j"), idempotencyKey: "k")
+        let expected = WireMessage.tickets([
+            .init(id: id, job: JobID(rawValue: "a/b"), slot: Timestamp(milliseconds: 1_772_955_000_250), epoch: nil)
+        ])
+        for payload in [
+            #" [ { "slot" : "2026-03-08T07:30:00.250Z" , "job":"a/b", "epoch": null, "id":"\#(id.hex)" } ] "#,
+            #"[{"id":"\#(id.hex.uppercased())","job":"a\/b","slot":"2026-03-08T07:30:00.250Z"}]"#,
+        ] {
+            #expect(try WireMessage.decode([Array("BATON/1".utf8), Array("TICKETS".utf8), Array(payload.utf8)]) == expected)
+        }
+        let credit = [Array("BATON/1".utf8), Array("CREDIT".utf8), Array(#"{ "n" : 3, "executor" : "e\u0031" }"#.utf8)]
+        #expect(try WireMessage.decode(credit) == .credit(.init(executor: "e1", n: 3)))
+    }
+
+    static let rejected: [String] = [
+        #"[{"id":"zz","job":"j","slot":"2026-01-01T00:00:00Z"}]"#,
+        #"[{"id":"\#(String(repeating: "a", count: 64))","job":"j"}]"#,
+        #"[{"id":"\#(String(repeating: "a", count: 64))","job":"j","slot":"2026-01-01T00:00:00Z","epoch":1.5}]"#,
+        #"[{"id":"\#(String(repeating: "a", count: 64))","job":"j","slot":"2026-01-01T00:00:00Z"}] x"#,
+        "[", "",
+    ]
+
+    @Test(arguments: rejected)
+    func malformedTicketsAreStillRejected(payload: String) {
+        #expect(throws: WireError.self) {
+            try WireMessage.decode([Array("BATON/1".utf8), Array("TICKETS".utf8), Array(payload.utf8)])
+        }
+    }
+
+    @Test(arguments: [#"{"executor":"e","n":1025}"#, #"{"executor":"e","n":01}"#, #"{"executor":"e"}"#])
+    func malformedCreditsAreStillRejected(payload: String) {
+        #expect(throws: WireError.self) {
+            try WireMessage.decode([Array("BATON/1".utf8), Array("CREDIT".utf8), Array(payload.utf8)])
+        }
     }
 }

@@ -107,6 +107,14 @@ public enum WireMessage: Sendable, Equatable {
 
     /// The three frames of this message.
     public func encode() -> [[UInt8]] {
+        switch self {
+        case .tickets(let notices):
+            return [Array(WireMessage.protocolTag.utf8), Array(typeName.utf8), WireFastPath.encode(notices)]
+        case .credit(let credit):
+            return [Array(WireMessage.protocolTag.utf8), Array(typeName.utf8), WireFastPath.encode(credit)]
+        default:
+            break
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let payload: Data?
@@ -132,6 +140,14 @@ public enum WireMessage: Sendable, Equatable {
         }
         let total = frames.reduce(0) { $0 + $1.count }
         guard total <= maximumSize else { throw WireError(.tooLarge, "message of \(total) bytes exceeds \(maximumSize)") }
+        // The per-ticket messages first, without Foundation (see `WireFastPath`); anything unusual falls through.
+        if frames[1].elementsEqual("CREDIT".utf8), let credit = WireFastPath.decodeCredit(frames[2]) {
+            guard (0...1024).contains(credit.n) else { throw WireError(.badPayload, "CREDIT n must be 0...1024") }
+            return .credit(credit)
+        }
+        if frames[1].elementsEqual("TICKETS".utf8), let notices = WireFastPath.decodeTickets(frames[2]) {
+            return .tickets(notices)
+        }
         let type = String(decoding: frames[1], as: UTF8.self)
         let data = Data(frames[2])
         let decoder = JSONDecoder()
