@@ -33,7 +33,11 @@ let package = Package(
         ),
         .target(
             name: "BatonStore",
-            dependencies: ["BatonCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "BatonCore", .product(name: "GRDB", package: "GRDB.swift"),
+                // The same system SQLite GRDB links, for the few hot statements stepped directly (RawRows.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .target(

@@ -73,6 +73,10 @@ public protocol ClaimStore: Sendable {
     func heartbeat(_ claims: [(TicketID, ClaimToken)], now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [TicketID: HeartbeatResult]
     /// Returns, per ticket, whether the completion was accepted (false: fenced, the token no longer matches).
     func complete(_ completions: [Completion], now: Timestamp) async throws(StoreError) -> [TicketID: Bool]
+    /// Both in one transaction, completions first: what an executor has ready to write at one moment.
+    func completeAndClaim(
+        _ completions: [Completion], claim ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan
+    ) async throws(StoreError) -> (accepted: [TicketID: Bool], won: [ClaimedTicket])
 }
 
 public struct SQLiteClaimStore: ClaimStore {
@@ -85,57 +89,71 @@ public struct SQLiteClaimStore: ClaimStore {
 
     public func claim(_ ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [ClaimedTicket] {
         guard !ids.isEmpty else { return [] }
-        return try await StoreError.mapping("claim") {
+        return try await completeAndClaim([], claim: ids, executor: executor, now: now, leaseTTL: leaseTTL).won
+    }
+
+    public func completeAndClaim(
+        _ completions: [Completion], claim ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan
+    ) async throws(StoreError) -> (accepted: [TicketID: Bool], won: [ClaimedTicket]) {
+        guard !ids.isEmpty || !completions.isEmpty else { return ([:], []) }
+        return try await StoreError.mapping(ids.isEmpty ? "complete" : completions.isEmpty ? "claim" : "complete and claim") {
             try await database.pool.write { db in
-                var claimed: [ClaimedTicket] = []
-                claimed.reserveCapacity(ids.count)
-                let lease = now + leaseTTL
-                let update = try db.cachedStatement(
-                    sql: """
-                        UPDATE ticket SET state = 'running', claim_token = ?, executor = ?, lease_expires_at = ?,
-                            attempt = attempt + 1, started_at = ?
-                        WHERE id = ? AND state IN ('pending', 'retrying') AND not_before <= ?
-                          AND (serialized = 0 OR NOT EXISTS (
-                                SELECT 1 FROM ticket AS earlier
-                                WHERE earlier.job_id = ticket.job_id AND earlier.seq < ticket.seq
-                                  AND earlier.state IN ('pending', 'running', 'retrying')))
-                        RETURNING seq, job_id, job_name, revision, slot, manual, attempt, max_attempts, not_before
-                        """)
-                let attemptInsert = try db.cachedStatement(
-                    sql: "INSERT INTO attempt (ticket_seq, number, executor, started_at) VALUES (?, ?, ?, ?)")
-                for id in ids {
-                    let token = ClaimToken.random()
-                    guard
-                        let row = try Row.fetchOne(
-                            update,
-                            arguments: [
-                                Data(token.bytes), executor, lease.milliseconds, now.milliseconds, Codec.blob(id),
-                                now.milliseconds,
-                            ])
-                    else { continue }
-                    let seq: Int64 = row["seq"]
-                    let attempt: Int = row["attempt"]
-                    try attemptInsert.execute(arguments: [seq, attempt, executor, now.milliseconds])
-                    let jobID: String = row["job_id"]
-                    let revision: Int64 = row["revision"]
-                    let spec = try specs.value(job: jobID, revision: revision) {
-                        guard
-                            let json = try String.fetchOne(
-                                db, sql: "SELECT spec FROM job_revision WHERE job_id = ? AND revision = ?",
-                                arguments: [jobID, revision])
-                        else { throw StoreError(.corrupt, "ticket \(id) names revision \(revision) of job \(jobID), which is missing") }
-                        return try Codec.spec(json)
-                    }
-                    claimed.append(
-                        ClaimedTicket(
-                            id: id, jobID: JobID(rawValue: jobID), jobName: row["job_name"], revision: revision,
-                            slot: Timestamp(milliseconds: row["slot"]), notBefore: Timestamp(milliseconds: row["not_before"]),
-                            manual: row["manual"], attempt: attempt,
-                            maxAttempts: row["max_attempts"], token: token, leaseExpiresAt: lease, spec: spec))
-                }
-                return claimed
+                let accepted = try complete(db, completions, now: now)
+                let won = try claim(db, ids, executor: executor, now: now, leaseTTL: leaseTTL)
+                return (accepted, won)
             }
         }
+    }
+
+    /// One conditional UPDATE per ticket; the rows it changed are the claims won.
+    private func claim(_ db: Database, _ ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan) throws -> [ClaimedTicket] {
+        guard !ids.isEmpty else { return [] }
+        var claimed: [ClaimedTicket] = []
+        claimed.reserveCapacity(ids.count)
+        let lease = now + leaseTTL
+        let update = try db.cachedStatement(
+            sql: """
+                UPDATE ticket SET state = 'running', claim_token = ?, executor = ?, lease_expires_at = ?,
+                    attempt = attempt + 1, started_at = ?
+                WHERE id = ? AND state IN ('pending', 'retrying') AND not_before <= ?
+                  AND (serialized = 0 OR NOT EXISTS (
+                        SELECT 1 FROM ticket AS earlier
+                        WHERE earlier.job_id = ticket.job_id AND earlier.seq < ticket.seq
+                          AND earlier.finished_at IS NULL))
+                RETURNING seq, job_id, job_name, revision, slot, manual, attempt, max_attempts, not_before
+                """)
+        let attemptInsert = try db.cachedStatement(
+            sql: "INSERT INTO attempt (ticket_seq, number, executor, started_at) VALUES (?, ?, ?, ?)")
+        for id in ids {
+            let token = ClaimToken.random()
+            var won: (seq: Int64, jobID: String, jobName: String, revision: Int64, slot: Int64, manual: Bool, attempt: Int,
+                maxAttempts: Int, notBefore: Int64)?
+            try update.forEachRawRow(
+                [Data(token.bytes), executor, lease.milliseconds, now.milliseconds, Codec.blob(id), now.milliseconds]
+            ) { row in
+                won = (
+                    row.int64(0), row.string(1), row.string(2), row.int64(3), row.int64(4), row.bool(5), Int(row.int64(6)),
+                    Int(row.int64(7)), row.int64(8)
+                )
+            }
+            guard let won else { continue }
+            try attemptInsert.execute(arguments: [won.seq, won.attempt, executor, now.milliseconds])
+            let spec = try specs.value(job: won.jobID, revision: won.revision) {
+                guard
+                    let json = try String.fetchOne(
+                        db, sql: "SELECT spec FROM job_revision WHERE job_id = ? AND revision = ?",
+                        arguments: [won.jobID, won.revision])
+                else { throw StoreError(.corrupt, "ticket \(id) names revision \(won.revision) of job \(won.jobID), which is missing") }
+                return try Codec.spec(json)
+            }
+            claimed.append(
+                ClaimedTicket(
+                    id: id, jobID: JobID(rawValue: won.jobID), jobName: won.jobName, revision: won.revision,
+                    slot: Timestamp(milliseconds: won.slot), notBefore: Timestamp(milliseconds: won.notBefore),
+                    manual: won.manual, attempt: won.attempt, maxAttempts: won.maxAttempts, token: token,
+                    leaseExpiresAt: lease, spec: spec))
+        }
+        return claimed
     }
 
     public func heartbeat(_ claims: [(TicketID, ClaimToken)], now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [TicketID: HeartbeatResult] {
@@ -167,33 +185,40 @@ public struct SQLiteClaimStore: ClaimStore {
     public func complete(_ completions: [Completion], now: Timestamp) async throws(StoreError) -> [TicketID: Bool] {
         guard !completions.isEmpty else { return [:] }
         return try await StoreError.mapping("complete") {
-            try await database.pool.write { db in
-                let find = try db.cachedStatement(
-                    sql: """
-                        SELECT seq, job_id, attempt, max_attempts, cancel_requested FROM ticket
-                        WHERE id = ? AND claim_token = ? AND state = 'running'
-                        """)
-                var accepted: [TicketID: Bool] = [:]
-                accepted.reserveCapacity(completions.count)
-                // Every completion in the batch has the same `now`, so each job's last_success_at / last_failure_at
-                // is written once per batch instead of once per ticket (same result, fewer row writes).
-                var jobTimes = TicketRows.JobOutcomeTimes()
-                for completion in completions {
-                    guard let row = try Row.fetchOne(find, arguments: [Codec.blob(completion.id), Data(completion.token.bytes)])
-                    else {
-                        accepted[completion.id] = false
-                        continue
-                    }
-                    _ = try TicketRows.finishAttempt(
-                        db, seq: row["seq"], jobID: row["job_id"], attempt: row["attempt"], maxAttempts: row["max_attempts"],
-                        cancelRequested: row["cancel_requested"], outcome: completion.outcome, status: completion.status,
-                        output: completion.output, retry: completion.retry, now: now, jobTimes: &jobTimes)
-                    accepted[completion.id] = true
-                }
-                try jobTimes.write(db, now: now)
-                return accepted
-            }
+            try await database.pool.write { db in try complete(db, completions, now: now) }
         }
+    }
+
+    /// Each completion is accepted only with the claim's own token on a running ticket (a zombie's is refused).
+    private func complete(_ db: Database, _ completions: [Completion], now: Timestamp) throws -> [TicketID: Bool] {
+        guard !completions.isEmpty else { return [:] }
+        let find = try db.cachedStatement(
+            sql: """
+                SELECT seq, job_id, attempt, max_attempts, cancel_requested FROM ticket
+                WHERE id = ? AND claim_token = ? AND state = 'running'
+                """)
+        var accepted: [TicketID: Bool] = [:]
+        accepted.reserveCapacity(completions.count)
+        // Every completion in the batch has the same `now`, so each job's last_success_at / last_failure_at
+        // is written once per batch instead of once per ticket (same result, fewer row writes).
+        var jobTimes = TicketRows.JobOutcomeTimes()
+        for completion in completions {
+            var found: (seq: Int64, jobID: String, attempt: Int, maxAttempts: Int, cancelRequested: Bool)?
+            try find.forEachRawRow([Codec.blob(completion.id), Data(completion.token.bytes)]) { row in
+                found = (row.int64(0), row.string(1), Int(row.int64(2)), Int(row.int64(3)), row.bool(4))
+            }
+            guard let found else {
+                accepted[completion.id] = false
+                continue
+            }
+            _ = try TicketRows.finishAttempt(
+                db, seq: found.seq, jobID: found.jobID, attempt: found.attempt, maxAttempts: found.maxAttempts,
+                cancelRequested: found.cancelRequested, outcome: completion.outcome, status: completion.status,
+                output: completion.output, retry: completion.retry, now: now, jobTimes: &jobTimes)
+            accepted[completion.id] = true
+        }
+        try jobTimes.write(db, now: now)
+        return accepted
     }
 }
 

@@ -6,7 +6,8 @@ import GRDB
 /// inside their own transactions. Every state change is one conditional UPDATE whose WHERE
 /// clause is the state machine's precondition (CONTRACT §6).
 enum TicketRows {
-    static let unfinished = "('pending', 'running', 'retrying')"
+    /// Unfinished (pending, running or retrying), in the form the `ticket_open_job` index answers.
+    static let open = "finished_at IS NULL"
 
     static func insert(
         _ db: Database, id: TicketID, job: Job, slot: Timestamp, manual: Bool, idempotencyKey: String?,
@@ -32,7 +33,7 @@ enum TicketRows {
     static func hasUnfinished(_ db: Database, jobID: JobID) throws -> Bool {
         // Cached: the tick asks this once per due job, up to 100,000 times a minute.
         let statement = try db.cachedStatement(
-            sql: "SELECT EXISTS (SELECT 1 FROM ticket WHERE job_id = ? AND state IN \(unfinished))")
+            sql: "SELECT EXISTS (SELECT 1 FROM ticket WHERE job_id = ? AND \(open))")
         return try Bool.fetchOne(statement, arguments: [jobID.rawValue]) ?? false
     }
 

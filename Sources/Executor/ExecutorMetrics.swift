@@ -19,8 +19,11 @@ enum ExecutorMetrics {
 
     /// Accepted completions by attempt outcome (`succeeded`, `failed`, `timed_out`, …): a bounded label.
     static func recordCompletions(_ batch: [Completion], accepted: [TicketID: Bool]) {
-        for completion in batch where accepted[completion.id] == true {
-            Counter(label: "baton_attempts_completed_total", dimensions: [("outcome", completion.outcome.rawValue)]).increment()
+        // One counter lookup per outcome per batch, not per completion.
+        var byOutcome: [AttemptOutcome: Int] = [:]
+        for completion in batch where accepted[completion.id] == true { byOutcome[completion.outcome, default: 0] += 1 }
+        for (outcome, count) in byOutcome {
+            Counter(label: "baton_attempts_completed_total", dimensions: [("outcome", outcome.rawValue)]).increment(by: count)
         }
     }
 }

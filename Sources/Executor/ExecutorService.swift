@@ -32,6 +32,9 @@ public final class ExecutorService: Service, Sendable {
         var completed = 0
         var completionsFenced = 0
         var started = false
+        /// The free slots last broadcast, and whether the machine has asked to announce a new value since.
+        var creditSent: Int?
+        var creditPending: Int?
     }
 
     public let configuration: ExecutorConfiguration
@@ -116,7 +119,7 @@ public final class ExecutorService: Service, Sendable {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await run.inbound() }
                     group.addTask { await run.timers() }
-                    group.addTask { await run.completionWriter() }
+                    group.addTask { await run.storeWriter() }
                     group.addTask { await run.registration() }
                     group.addTask { await run.actions() }
                     group.addTask {
@@ -143,7 +146,7 @@ public final class ExecutorService: Service, Sendable {
     private final class Run: Sendable {
         let service: ExecutorService
         let loop: ZMQSocketLoop
-        let completions = CompletionQueue()
+        let writes = WriteQueue()
         let starts: AsyncStream<(ClaimedTicket, StopSignal)>
         let startsContinuation: AsyncStream<(ClaimedTicket, StopSignal)>.Continuation
         let shutdownRequested = OneShot<Void>()
@@ -183,6 +186,10 @@ public final class ExecutorService: Service, Sendable {
                             executor: configuration.executorID, capacity: configuration.capacity, version: configuration.version,
                             queues: configuration.queues)))
             }
+            service.core.withLock {
+                $0.creditSent = credit
+                $0.creditPending = nil
+            }
             broadcast(.credit(WireMessage.Credit(executor: configuration.executorID, n: credit)))
             broadcast(.heartbeat(WireMessage.Heartbeat(sender: configuration.executorID, inFlight: inFlight)))
         }
@@ -211,6 +218,7 @@ public final class ExecutorService: Service, Sendable {
                     metadata: ["endpoint": "\(configuration.schedulers[index])", "reason": "\(error.code.rawValue)", "error": "\(error.message.prefix(200))"])
                 return
             }
+            defer { flushCredit() }
             switch message {
             case .tickets(let notices):
                 await perform(machine { $0.ticketsOffered(notices.map(\.id)) })
@@ -298,22 +306,53 @@ public final class ExecutorService: Service, Sendable {
             }
         }
 
-        // MARK: Completions
+        // MARK: Writing claims and completions
 
-        func completionWriter() async {
-            while let batch = await completions.takeAll() {
-                let accepted = await write(batch)
-                ExecutorMetrics.recordCompletions(batch, accepted: accepted)
-                let actions = service.core.withLock { core in
-                    core.completed += accepted.filter { $0.value }.count
-                    core.completionsFenced += accepted.filter { !$0.value }.count
-                    return core.machine.completionsWritten(batch.count)
+        /// Writes everything queued in one transaction (completions first, then claims), hands the results to the
+        /// machine, and then announces the credit once for the whole batch.
+        func storeWriter() async {
+            while let batch = await writes.takeAll() {
+                var accepted: [TicketID: Bool] = [:]
+                var actions: [ClaimStateMachine.Action] = []
+                let now = service.clock.now()
+                do {
+                    let result = try await service.claims.completeAndClaim(
+                        batch.completions, claim: batch.claims, executor: configuration.executorID, now: now,
+                        leaseTTL: configuration.claimTTL)
+                    accepted = result.accepted
+                    for (id, ok) in accepted where !ok {
+                        logger.info("completion fenced: the claim token no longer matches", metadata: ["ticket": "\(id)"])
+                    }
+                    if !batch.claims.isEmpty {
+                        ExecutorMetrics.recordClaims(result.won, now: now)
+                        if result.won.count < batch.claims.count {
+                            logger.debug("claims lost", metadata: ["requested": "\(batch.claims.count)", "won": "\(result.won.count)"])
+                        }
+                        actions += machine { $0.claimSucceeded(requested: batch.claims, won: result.won, now: service.clock.now()) }
+                    }
+                } catch {
+                    // Nothing was written. Claims are dropped (the leader re-offers them); completions are retried alone.
+                    if !batch.claims.isEmpty {
+                        logger.warning("claim failed", metadata: ["count": "\(batch.claims.count)", "error": "\(error)"])
+                        actions += machine { $0.claimFailed(requested: batch.claims) }
+                    }
+                    if !batch.completions.isEmpty { accepted = await write(batch.completions) }
+                }
+                if !batch.completions.isEmpty {
+                    ExecutorMetrics.recordCompletions(batch.completions, accepted: accepted)
+                    actions += service.core.withLock { core in
+                        for ok in accepted.values {
+                            if ok { core.completed += 1 } else { core.completionsFenced += 1 }
+                        }
+                        return core.machine.completionsWritten(batch.completions.count)
+                    }
                 }
                 await perform(actions)
+                flushCredit()
             }
         }
 
-        /// Retries a failing write while the claims could still be valid; gives up after one claim TTL
+        /// Retries a failing completion write while the claims could still be valid; gives up after one claim TTL
         /// (the sweeper has then returned the tickets to `retrying`).
         func write(_ batch: [Completion]) async -> [TicketID: Bool] {
             let giveUpAt = service.clock.now() + configuration.claimTTL
@@ -337,6 +376,24 @@ public final class ExecutorService: Service, Sendable {
             }
         }
 
+        /// Broadcasts the credit the machine last asked to announce, if it differs from the last one sent.
+        ///
+        /// Called once per inbound message and once per write batch rather than at every change: one `CREDIT` per
+        /// claim and per finished attempt was a leader pass per ticket. Every change that matters reaches a flush
+        /// soon: offers arrive as messages, and finished attempts become completions, written in the next batch.
+        func flushCredit() {
+            let credit = service.core.withLock { core -> Int? in
+                guard let pending = core.creditPending, pending != core.creditSent else {
+                    core.creditPending = nil
+                    return nil
+                }
+                core.creditSent = pending
+                core.creditPending = nil
+                return pending
+            }
+            if let credit { broadcast(.credit(WireMessage.Credit(executor: configuration.executorID, n: credit))) }
+        }
+
         // MARK: Performing actions
 
         func perform(_ actions: [ClaimStateMachine.Action]) async {
@@ -349,26 +406,22 @@ public final class ExecutorService: Service, Sendable {
         private func perform(_ action: ClaimStateMachine.Action) async -> [ClaimStateMachine.Action] {
             switch action {
             case .claim(let ids):
-                let now = service.clock.now()
-                do {
-                    let won = try await service.claims.claim(
-                        ids, executor: configuration.executorID, now: now, leaseTTL: configuration.claimTTL)
-                    ExecutorMetrics.recordClaims(won, now: now)
-                    if won.count < ids.count {
-                        logger.debug("claims lost", metadata: ["requested": "\(ids.count)", "won": "\(won.count)"])
-                    }
-                    return machine { $0.claimSucceeded(requested: ids, won: won, now: service.clock.now()) }
-                } catch {
-                    logger.warning("claim failed", metadata: ["count": "\(ids.count)", "error": "\(error)"])
-                    return machine { $0.claimFailed(requested: ids) }
-                }
+                writes.append(claims: ids)
+                return []
             case .start(let claimed):
+                var finished: [ClaimStateMachine.Action] = []
                 for claim in claimed {
+                    // A noop has nothing to run or stop: finish it here instead of spawning a task for it.
+                    if case .noop = claim.spec.action {
+                        let now = service.clock.now()
+                        finished += machine { $0.actionFinished(claim.id, result: ActionResult(outcome: .succeeded), now: now) }
+                        continue
+                    }
                     let stop = StopSignal()
                     service.core.withLock { $0.stops[claim.id] = stop }
                     startsContinuation.yield((claim, stop))
                 }
-                return []
+                return finished
             case .stop(let id, let reason):
                 let stop = service.core.withLock { $0.stops[id] }
                 logger.info("stopping attempt", metadata: ["ticket": "\(id)", "reason": "\(reason.rawValue)"])
@@ -385,7 +438,7 @@ public final class ExecutorService: Service, Sendable {
                     return machine { $0.heartbeatFailed(now: service.clock.now()) }
                 }
             case .complete(let batch):
-                completions.append(batch)
+                writes.append(completions: batch)
                 return []
             case .discard(let id, let reason):
                 logger.warning(
@@ -394,7 +447,12 @@ public final class ExecutorService: Service, Sendable {
                     metadata: ["ticket": "\(id)", "reason": "\(reason.rawValue)"])
                 return []
             case .sendCredit(let n):
-                broadcast(.credit(WireMessage.Credit(executor: configuration.executorID, n: n)))
+                let accepting = service.core.withLock { core in
+                    core.creditPending = n
+                    return core.machine.mode == .accepting
+                }
+                // Shutting down: tell the schedulers at once to stop sending. Otherwise the next flush sends it.
+                if !accepting { flushCredit() }
                 return []
             case .finish:
                 finished.fulfil(())

@@ -172,6 +172,7 @@ public final class Dispatcher: Service {
                 logger.debug("ticked", metadata: ["epoch": "\(fence.epoch)", "written": "\(report.written.count)", "skipped": "\(report.skipped)"])
             }
             metrics.skipsUnrecorded.increment(by: report.unrecordedSkips)
+            if let cursor = work.cursor, report.written.contains(where: { $0.position < cursor }) { work.cursor = nil }
             if report.jobsExamined == configuration.tickBatch { return .zero }  // more jobs due: keep going
             work.nextTickAt = now + configuration.pollInterval
         }
@@ -179,11 +180,17 @@ public final class Dispatcher: Service {
         now = clock.now()
         let credit = registry.withLock { $0.totalCredit }
         if credit > 0 {
-            // Tickets sent moments ago and not yet claimed come first in the queue; read past them. How many there
-            // are is what the previous pass had to skip; reading a fixed 1000 rows per pass (a pass per CREDIT)
-            // was most of the leader's work under load.
-            let limit = min(2000, credit + work.inFlightAtHead + 32)
-            dispatch(try await store.dueTickets(by: now, limit: limit), now: now, work: &work, loop: loop)
+            // Each pass reads on from where the previous one stopped in the due queue, so it reads about as many rows
+            // as it can send. Every poll interval it reads from the head instead: that re-sends tickets sent
+            // BATON_REDELIVER_AFTER ago and still unclaimed, and finds tickets that became due behind the cursor (a
+            // catch-up slot, a hand-back). Reading from the head on every pass (one per CREDIT) re-read every sent
+            // and not yet claimed ticket each time: a quarter of the leader's CPU at 10,000 tickets/s.
+            if now >= work.nextRescan {
+                work.cursor = nil
+                work.nextRescan = now + configuration.pollInterval
+            }
+            let limit = min(2000, credit + (work.cursor == nil ? work.inFlightAtHead : 0) + 32)
+            dispatch(try await store.dueTickets(by: now, after: work.cursor, limit: limit), now: now, work: &work, loop: loop)
         }
 
         if now >= work.nextCancellationCheck {
@@ -208,10 +215,13 @@ public final class Dispatcher: Service {
         return .milliseconds(max(0, (wake - clock.now()).milliseconds))
     }
 
-    /// Sends due tickets within each executor's credit, one TICKETS message per executor.
+    /// Sends due tickets within each executor's credit, one TICKETS message per executor, and moves the cursor past
+    /// every ticket it has dealt with (sent, in flight, or for a queue no executor has credit for: the next read from
+    /// the head finds those again). It stops at the first ticket no credit is left for.
     func dispatch(_ due: [DueTicket], now: Timestamp, work: inout LeaderWork, loop: ZMQSocketLoop) {
+        let fromHead = work.cursor == nil
         guard !due.isEmpty else {
-            work.inFlightAtHead = 0
+            if fromHead { work.inFlightAtHead = 0 }
             return
         }
         var batches: [[UInt8]: [WireMessage.TicketNotice]] = [:]
@@ -222,16 +232,22 @@ public final class Dispatcher: Service {
                 let previous = work.sent[ticket.id]
                 if let previous, now - previous.at < configuration.redeliverAfter {
                     inFlight += 1
+                    work.cursor = ticket.position
                     continue
                 }
-                guard let peer = registry.take(queue: ticket.queue, avoid: previous?.peer) else { continue }
+                guard let peer = registry.take(queue: ticket.queue, avoid: previous?.peer) else {
+                    if registry.totalCredit == 0 { break }
+                    work.cursor = ticket.position
+                    continue
+                }
                 batches[peer, default: []].append(
                     WireMessage.TicketNotice(id: ticket.id, job: ticket.jobID, slot: ticket.slot, epoch: ticket.epoch))
                 work.sent[ticket.id] = LeaderWork.Sent(at: now, peer: peer)
+                work.cursor = ticket.position
                 if previous != nil { metrics.redelivered.increment() }
             }
         }
-        work.inFlightAtHead = inFlight
+        if fromHead { work.inFlightAtHead = inFlight }
         for (peer, notices) in batches {
             loop.send([peer] + WireMessage.tickets(notices).encode(), on: 0)
             metrics.ticketsDispatched.increment(by: notices.count)
@@ -256,8 +272,12 @@ struct LeaderWork {
     var plannedJobWake: Timestamp?
     /// When the next tick is due: the earliest job's `due_at − lookahead`, or the poll interval.
     var nextTickAt = Timestamp(milliseconds: 0)
-    /// Due tickets the last pass skipped because they were sent moments ago (in flight to an executor).
+    /// Due tickets the last read from the head skipped because they were sent moments ago (in flight to an executor).
     var inFlightAtHead = 0
+    /// Where the last pass stopped in the due queue; nil: read from the head.
+    var cursor: DueCursor?
+    /// When the next pass reads from the head again (redelivery, tickets that became due behind the cursor).
+    var nextRescan = Timestamp(milliseconds: 0)
     var nextCancellationCheck = Timestamp(milliseconds: 0)
     var nextForget = Timestamp(milliseconds: 0)
 }
