@@ -9,8 +9,42 @@ enum TicketRows {
     /// Unfinished (pending, running or retrying), in the form the `ticket_open_job` index answers.
     static let open = "finished_at IS NULL"
 
+    /// The job columns a ticket row copies.
+    struct Owner {
+        var jobID: JobID
+        var name: String
+        var revision: Int64
+        var queue: String
+        var maxAttempts: Int
+
+        init(jobID: JobID, name: String, revision: Int64, queue: String, maxAttempts: Int) {
+            self.jobID = jobID
+            self.name = name
+            self.revision = revision
+            self.queue = queue
+            self.maxAttempts = maxAttempts
+        }
+
+        init(_ job: Job) {
+            self.init(
+                jobID: job.id, name: job.name, revision: job.revision, queue: job.spec.queue,
+                maxAttempts: job.spec.policy.retry.maxAttempts)
+        }
+    }
+
     static func insert(
         _ db: Database, id: TicketID, job: Job, slot: Timestamp, manual: Bool, idempotencyKey: String?,
+        state: TicketState, reason: TicketReason?, detail: String?, epoch: Int64?, notBefore: Timestamp,
+        deadline: Timestamp?, deadlineIfNewer: Bool, serialized: Bool, now: Timestamp
+    ) throws -> Bool {
+        try insert(
+            db, id: id, owner: Owner(job), slot: slot, manual: manual, idempotencyKey: idempotencyKey, state: state,
+            reason: reason, detail: detail, epoch: epoch, notBefore: notBefore, deadline: deadline,
+            deadlineIfNewer: deadlineIfNewer, serialized: serialized, now: now)
+    }
+
+    static func insert(
+        _ db: Database, id: TicketID, owner job: Owner, slot: Timestamp, manual: Bool, idempotencyKey: String?,
         state: TicketState, reason: TicketReason?, detail: String?, epoch: Int64?, notBefore: Timestamp,
         deadline: Timestamp?, deadlineIfNewer: Bool, serialized: Bool, now: Timestamp
     ) throws -> Bool {
@@ -22,9 +56,9 @@ enum TicketRows {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         try statement.execute(arguments: [
-            Codec.blob(id), job.id.rawValue, job.name, job.revision, job.spec.queue, slot.milliseconds, manual,
+            Codec.blob(id), job.jobID.rawValue, job.name, job.revision, job.queue, slot.milliseconds, manual,
             idempotencyKey, state.rawValue, reason?.rawValue, detail, epoch, notBefore.milliseconds,
-            deadline?.milliseconds, deadlineIfNewer, serialized, job.spec.policy.retry.maxAttempts, now.milliseconds,
+            deadline?.milliseconds, deadlineIfNewer, serialized, job.maxAttempts, now.milliseconds,
             state.isFinal ? now.milliseconds : nil,
         ])
         return db.changesCount == 1

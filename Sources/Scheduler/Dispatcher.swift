@@ -165,7 +165,10 @@ public final class Dispatcher: Service {
         // for jobs created meanwhile), not on every doorbell. At thousands of CREDIT rings a second, ticking each
         // time took the write lock from executors' claims and completions for nothing.
         if now >= work.nextTickAt {
-            let report = try await store.tick(fence, now: now, lookahead: configuration.lookahead, limit: configuration.tickBatch)
+            let tickStart = ContinuousClock.now
+            let report = try await store.tick(
+                fence, now: now, lookahead: configuration.lookahead + work.writeAhead, limit: configuration.tickBatch)
+            work.recordTick(jobs: report.jobsExamined, took: ContinuousClock.now - tickStart)
             if !report.written.isEmpty || report.skipped > 0 {
                 metrics.ticketsWritten.increment(by: report.written.count)
                 metrics.ticketsSkipped.increment(by: report.skipped)
@@ -205,7 +208,8 @@ public final class Dispatcher: Service {
         var wake = now + configuration.pollInterval
         work.plannedJobWake = nil
         if let jobDue {
-            let at = jobDue - configuration.lookahead
+            try await sizeWriteAhead(for: jobDue, now: now, work: &work)
+            let at = jobDue - configuration.lookahead - work.writeAhead
             work.plannedJobWake = at
             wake = min(wake, at)
             work.nextTickAt = min(work.nextTickAt, at)
@@ -213,6 +217,25 @@ public final class Dispatcher: Service {
         // Unclaimed tickets are re-sent by the poll (every 250 ms) once BATON_REDELIVER_AFTER has passed.
         if let ticketDue, ticketDue > now { wake = min(wake, ticketDue) }
         return .milliseconds(max(0, (wake - clock.now()).milliseconds))
+    }
+
+    /// Starts writing early when many jobs fall due together.
+    ///
+    /// Tickets are written `BATON_LOOKAHEAD` ahead of their slot, which suffices while writing them takes less than
+    /// that. 100,000 jobs `* * * * *` take the leader several seconds to tick (each is a ticket insert and a job
+    /// update, while executors take the same write lock), so the slots at the end of the minute's batch would be
+    /// ticketed seconds late. When the earliest due instant changes, the leader counts the jobs due by then and
+    /// starts early by the time it expects writing them to take at its measured tick rate (×1.5, at most
+    /// ``maximumWriteAhead``). A handful of due jobs adds nothing.
+    func sizeWriteAhead(for jobDue: Timestamp, now: Timestamp, work: inout LeaderWork) async throws(StoreError) {
+        guard work.writeAheadSizedFor != jobDue, now >= work.nextWriteAheadCheck else { return }
+        work.writeAheadSizedFor = jobDue
+        work.nextWriteAheadCheck = now + configuration.pollInterval
+        let horizon = jobDue + configuration.lookahead
+        let count = try await store.dueJobCount(by: horizon, cap: 2_000_000)
+        let seconds = Double(count) / work.tickRate * 1.5
+        let extra = TimeSpan(milliseconds: Int64(seconds * 1000))
+        work.writeAhead = extra < .milliseconds(100) ? .zero : min(extra, LeaderWork.maximumWriteAhead)
     }
 
     /// Sends due tickets within each executor's credit, one TICKETS message per executor, and moves the cursor past
@@ -272,6 +295,20 @@ struct LeaderWork {
     var plannedJobWake: Timestamp?
     /// When the next tick is due: the earliest job's `due_at − lookahead`, or the poll interval.
     var nextTickAt = Timestamp(milliseconds: 0)
+    /// Extra lookahead for a burst of due jobs (see `Dispatcher.sizeWriteAhead`), and the due instant it was sized for.
+    var writeAhead = TimeSpan.zero
+    var writeAheadSizedFor: Timestamp?
+    var nextWriteAheadCheck = Timestamp(milliseconds: 0)
+    static let maximumWriteAhead = TimeSpan.seconds(20)
+    /// Jobs ticked per second, a moving average over ticks of at least 100 jobs; 5,000 until measured.
+    var tickRate = 5_000.0
+
+    mutating func recordTick(jobs: Int, took: Duration) {
+        guard jobs >= 100 else { return }
+        let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+        guard seconds > 0 else { return }
+        tickRate = max(500, 0.7 * tickRate + 0.3 * Double(jobs) / seconds)
+    }
     /// Due tickets the last read from the head skipped because they were sent moments ago (in flight to an executor).
     var inFlightAtHead = 0
     /// Where the last pass stopped in the due queue; nil: read from the head.

@@ -20,9 +20,9 @@ extension JobSpec {
     public static func parse(json data: Data) throws(SpecValidationError) -> JobSpec {
         let tree: JSONValue
         do {
-            tree = try JSONDecoder().decode(JSONValue.self, from: data)
+            tree = try JSONValue(parsing: data)
         } catch {
-            throw SpecValidationError(issues: [FieldIssue(field: "$", message: "is not valid JSON")])
+            throw SpecValidationError(issues: [FieldIssue(field: "$", message: "is not valid JSON (byte \(error.offset): \(error.reason))")])
         }
         return try parse(tree)
     }

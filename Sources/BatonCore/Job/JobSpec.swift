@@ -51,8 +51,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
 }
 
 /// When a job's slots are: exactly one of `cron`, `every` or `at`.
-public struct ScheduleSpec: Sendable, Equatable, Encodable {
-    public enum Kind: Sendable, Equatable {
+public struct ScheduleSpec: Sendable, Hashable, Encodable {
+    public enum Kind: Sendable, Hashable {
         case cron(String)
         case every(TimeSpan)
         case at(Timestamp)
@@ -194,7 +194,7 @@ public enum CatchupPolicy: String, Sendable, Codable, CaseIterable {
     case none
 }
 
-public struct RetryPolicy: Sendable, Equatable, Codable {
+public struct RetryPolicy: Sendable, Hashable, Codable {
     public var maxAttempts: Int
     public var initialDelay: TimeSpan
     public var maxDelay: TimeSpan
@@ -221,7 +221,7 @@ public struct RetryPolicy: Sendable, Equatable, Codable {
     }
 }
 
-public struct JobPolicy: Sendable, Equatable, Codable {
+public struct JobPolicy: Sendable, Hashable, Codable {
     public var overlap: OverlapPolicy
     public var catchup: CatchupPolicy
     public var misfireGrace: TimeSpan

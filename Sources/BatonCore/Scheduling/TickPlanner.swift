@@ -53,10 +53,38 @@ public enum TickPlanner {
     /// Slots enumerated per job per tick; a longer backlog continues at the next tick.
     public static let enumerationLimit = 100_000
 
+    /// What the planner reads of a job: its position and its policy (not the whole spec, which the leader does not
+    /// keep in memory for every job).
+    public struct Subject: Sendable, Equatable {
+        public var id: JobID
+        public var state: JobState
+        public var watermark: Timestamp
+        public var nextFireAt: Timestamp?
+        public var policy: JobPolicy
+
+        public init(id: JobID, state: JobState, watermark: Timestamp, nextFireAt: Timestamp?, policy: JobPolicy) {
+            self.id = id
+            self.state = state
+            self.watermark = watermark
+            self.nextFireAt = nextFireAt
+            self.policy = policy
+        }
+
+        public init(_ job: Job) {
+            self.init(id: job.id, state: job.state, watermark: job.watermark, nextFireAt: job.nextFireAt, policy: job.spec.policy)
+        }
+    }
+
     public static func plan(
         job: Job, schedule: Schedule, hasUnfinished: Bool, now: Timestamp, lookahead: TimeSpan
     ) -> TickPlan {
-        let policy = job.spec.policy
+        plan(Subject(job), schedule: schedule, hasUnfinished: hasUnfinished, now: now, lookahead: lookahead)
+    }
+
+    public static func plan(
+        _ job: Subject, schedule: Schedule, hasUnfinished: Bool, now: Timestamp, lookahead: TimeSpan
+    ) -> TickPlan {
+        let policy = job.policy
         guard job.state == .active else {
             return TickPlan(watermark: job.watermark, nextFireAt: job.nextFireAt, dueAt: nil, state: job.state)
         }

@@ -91,9 +91,9 @@ extension Request {
         let data = try await JSONBody.read(self)
         guard !data.isEmpty else { throw APIError(.malformedRequest, "the request body is empty; send a JSON document") }
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try JSONValue(parsing: data)
         } catch {
-            throw APIError(.malformedRequest, "the request body is not valid JSON")
+            throw APIError(.malformedRequest, "the request body is not valid JSON (byte \(error.offset): \(error.reason))")
         }
     }
 }

@@ -54,10 +54,11 @@ struct ScaleBench: AsyncParsableCommand {
         }
         try await cluster.waitReady(database: database, leader: "scheduler-1", executors: executors)
 
-        // The first minute boundary at least 5 s away (the scheduler's first pass over fresh jobs is not a steady minute).
+        // The first minute boundary at least 25 s away: a burst this size is written up to 20 s ahead (the leader's
+        // write-ahead), and a boundary closer than that to the start measures the start, not a steady minute.
         let now = cluster.clock.now().milliseconds
         var firstMinute = (now / 60_000 + 1) * 60_000
-        if firstMinute - now < 5_000 { firstMinute += 60_000 }
+        if firstMinute - now < 25_000 { firstMinute += 60_000 }
         let minuteStarts = (0..<minutes).map { firstMinute + Int64($0) * 60_000 }
         if !options.json {
             print("scale: measuring \(minutes) minute(s) from \(Timestamp(milliseconds: firstMinute).rfc3339)…")
