@@ -8,6 +8,8 @@ import GRDB
 /// because GRDB's migrator reads the applied list and applies the rest in separate transactions.
 public final class BatonDatabase: Sendable {
     let pool: DatabasePool
+    /// Group commit for writes that arrive in bursts from many clients (the gateway's triggers).
+    let grouped: GroupedWriter
     public let configuration: StoreConfiguration
 
     public init(_ configuration: StoreConfiguration) throws(StoreError) {
@@ -29,6 +31,14 @@ public final class BatonDatabase: Sendable {
         pool = try StoreError.mapping("open \(configuration.path)") {
             try DatabasePool(path: configuration.path, configuration: config)
         }
+        grouped = GroupedWriter(pool)
+    }
+
+    /// A short read on the calling thread. WAL readers never wait for writers, so this blocks for the read itself
+    /// (tens of microseconds for the gateway's lookups); the async `read` hops to a dispatch queue and back,
+    /// which cost the gateway more than the read.
+    func readHere<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        try StoreError.mapping(operation) { try pool.read(body) }
     }
 
     /// Creates or upgrades the schema. Safe when many processes start at once.

@@ -85,13 +85,15 @@ enum TicketRows {
     }
 
     static func ticket(_ db: Database, id: TicketID, withAttempts: Bool) throws -> Ticket? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM ticket WHERE id = ?", arguments: [Codec.blob(id)]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM ticket WHERE id = ?"), arguments: [Codec.blob(id)])
+        else {
             return nil
         }
         var ticket = try self.ticket(row)
         if withAttempts {
             ticket.attempts = try Row.fetchAll(
-                db, sql: "SELECT * FROM attempt WHERE ticket_seq = ? ORDER BY number", arguments: [row["seq"] as Int64]
+                db.cachedStatement(sql: "SELECT * FROM attempt WHERE ticket_seq = ? ORDER BY number"),
+                arguments: [row["seq"] as Int64]
             ).map(attempt)
         }
         return ticket

@@ -83,3 +83,38 @@ struct BatchedWriteTests {
         #expect(try await store.scheduler.dueTickets(by: t0 + .milliseconds(4), after: all[3].position, limit: 100).isEmpty)
     }
 }
+
+@Suite("Tickets: grouped trigger writes")
+struct GroupedTriggerTests {
+    /// Triggers issued together share transactions; one that fails (unknown job) must not take the others down, and
+    /// the same idempotency key twice in one group still yields one ticket.
+    @Test func concurrentTriggersAreIsolatedFromEachOther() async throws {
+        let store = try StoreFixture()
+        let t0 = StoreFixture.t0
+        _ = try await store.jobs.create(StoreFixture.spec("grouped", policy: JobPolicy(overlap: .allow)), now: t0)
+        let outcomes = await withTaskGroup(of: (String, Result<Bool, StoreError>).self) { group in
+            for index in 0..<40 {
+                let (job, key) = index % 4 == 0 ? ("missing", "k\(index)") : ("grouped", "k\(index % 20)")
+                group.addTask {
+                    do throws(StoreError) {
+                        return (key, .success(try await store.tickets.trigger(jobName: job, idempotencyKey: key, now: t0).created))
+                    } catch {
+                        return (key, .failure(error))
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let failures = outcomes.compactMap { outcome -> StoreError? in
+            if case .failure(let error) = outcome.1 { return error }
+            return nil
+        }
+        #expect(failures.count == 10)
+        #expect(failures.allSatisfy { $0.code == .notFound })
+        let created = outcomes.filter { (try? $0.1.get()) == true }.map(\.0)
+        #expect(Set(created).count == created.count)  // each key created exactly once
+        let page = try await store.tickets.list(TicketFilter(jobName: "grouped"), limit: 100, cursor: nil)
+        #expect(page.items.count == created.count)
+        #expect(Set(created) == Set(outcomes.filter { (try? $0.1.get()) != nil }.map(\.0)))
+    }
+}
