@@ -54,18 +54,26 @@ public struct SQLiteTicketStore: TicketStore {
                     return (ticket, false)
                 }
                 let id = TicketID.manual(job: job.id, idempotencyKey: key)
-                _ = try TicketRows.insert(
+                let inserted = try TicketRows.insert(
                     db, id: id, job: job, slot: now, manual: true, idempotencyKey: key, state: .pending, reason: nil,
                     detail: nil, epoch: nil, notBefore: now, deadline: nil, deadlineIfNewer: false,
                     serialized: job.spec.policy.overlap == .forbid, now: now)
                 try db.cachedStatement(
                     sql: "INSERT INTO idempotency_key (job_id, key, ticket_id, created_at) VALUES (?, ?, ?, ?)"
                 ).execute(arguments: [job.id.rawValue, key, Codec.blob(id), now.milliseconds])
+                if !inserted {
+                    // The ticket outlived its key's record: answer with the ticket as it is, not a second one.
+                    guard let existing = try TicketRows.ticket(db, id: id, withAttempts: true) else {
+                        throw StoreError(.corrupt, "manual ticket \(id) is neither new nor stored")
+                    }
+                    return (existing, false)
+                }
                 try db.cachedStatement(sql: "UPDATE job SET last_ticket = ? WHERE id = ?").execute(
                     arguments: [Codec.blob(id), job.id.rawValue])
-                guard let ticket = try TicketRows.ticket(db, id: id, withAttempts: true) else {
-                    throw StoreError(.corrupt, "manual ticket \(id) vanished inside its own transaction")
-                }
+                // Exactly the row just inserted (no attempts yet); reading it back cost two more queries per trigger.
+                let ticket = Ticket(
+                    id: id, jobID: job.id, jobName: job.name, revision: job.revision, slot: now, state: .pending, epoch: nil,
+                    maxAttempts: job.spec.policy.retry.maxAttempts, notBefore: now, createdAt: now, manual: true, attempts: [])
                 return (ticket, true)
             }
         }

@@ -34,6 +34,8 @@ struct GatewayDependencies: Sendable {
     let waker: SchedulerWaker
     let registry: PrometheusCollectorRegistry
     let nodeLiveness: TimeSpan
+    /// Encoded GET bodies of unchanged jobs.
+    let jobBodies = JobBodyCache()
 
     var jobs: SQLiteJobStore { SQLiteJobStore(database) }
     var tickets: SQLiteTicketStore { SQLiteTicketStore(database) }

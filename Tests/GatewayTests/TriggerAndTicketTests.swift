@@ -36,6 +36,25 @@ struct TriggerAndTicketTests {
         }
     }
 
+    /// GET bodies are memoized per job; the memo must follow every change to the job row.
+    @Test("GET shows the job as it is now after a trigger and a pause")
+    func getFollowsChanges() async throws {
+        let fixture = try GatewayFixture()
+        try await fixture.test { client in
+            _ = try await client.send(.post, "/v1/jobs", json: Specs.every("memo"))
+            let before = try await client.send(.get, "/v1/jobs/memo")
+            #expect(before.json["lastTicket"] is NSNull)
+            #expect(try await client.send(.get, "/v1/jobs/memo").string("state") == "active")
+            let ticket = try await client.send(.post, "/v1/jobs/memo/trigger")
+            let afterTrigger = try await client.send(.get, "/v1/jobs/memo")
+            #expect(afterTrigger.string("lastTicket") == ticket.string("id"))
+            _ = try await client.send(.post, "/v1/jobs/memo/pause")
+            let paused = try await client.send(.get, "/v1/jobs/memo")
+            #expect(paused["paused"] as? Bool == true)
+            #expect(paused.string("state") == "paused")
+        }
+    }
+
     @Test("100 concurrent triggers with one key write one ticket")
     func concurrentTriggers() async throws {
         let fixture = try GatewayFixture()

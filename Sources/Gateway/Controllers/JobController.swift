@@ -51,7 +51,7 @@ struct JobController<Context: RequestContext> {
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
-        try Self.jobResponse(try await existing(context), status: .ok)
+        try Self.jobResponse(try await existing(context), status: .ok, cache: dependencies.jobBodies)
     }
 
     /// Create-or-replace. The body's `name` may be omitted; if given it must match the URL.
@@ -241,10 +241,14 @@ struct JobController<Context: RequestContext> {
         try JSONDecoder().decode(JSONValue.self, from: JSONBody.encoder().encode(spec))
     }
 
-    static func jobResponse(_ job: Job, status: HTTPResponse.Status, location: Bool = false) throws -> Response {
+    static func jobResponse(
+        _ job: Job, status: HTTPResponse.Status, location: Bool = false, cache: JobBodyCache? = nil
+    ) throws -> Response {
         var headers = ["ETag": ETag.header(job.revision)]
         if location { headers["Location"] = "/v1/jobs/\(job.name)" }
-        return try JSONBody.response(JobResource(job: job), status: status, headers: headers)
+        guard let cache else { return try JSONBody.response(JobResource(job: job), status: status, headers: headers) }
+        let body = try cache.body(for: job) { job in ByteBuffer(bytes: try JSONBody.encoder().encode(JobResource(job: job))) }
+        return try JSONBody.response(body: body, status: status, headers: headers)
     }
 }
 
