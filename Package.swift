@@ -90,7 +90,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore", "BatonTestSupport"], swiftSettings: strict),
-        .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore"], swiftSettings: strict),
+        .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonTestSupport"], swiftSettings: strict),
         // Test helpers shared by test targets: a recording HTTP server, child `baton` processes, bounded waits.
         .target(name: "BatonTestSupport", dependencies: ["BatonCore"], path: "Tests/Support", swiftSettings: strict),
         .testTarget(

@@ -10,6 +10,8 @@ public final class BatonDatabase: Sendable {
     let pool: DatabasePool
     /// Group commit for writes that arrive in bursts from many clients (the gateway's triggers).
     let grouped: GroupedWriter
+    /// Keeps WAL checkpoints (and their fsyncs) out of commits.
+    private let checkpointer: WALCheckpointer
     public let configuration: StoreConfiguration
 
     public init(_ configuration: StoreConfiguration) throws(StoreError) {
@@ -27,11 +29,14 @@ public final class BatonDatabase: Sendable {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // Checkpoints run in the background (WALCheckpointer); a commit does one itself only as a backstop.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
         }
         pool = try StoreError.mapping("open \(configuration.path)") {
             try DatabasePool(path: configuration.path, configuration: config)
         }
         grouped = GroupedWriter(pool)
+        checkpointer = WALCheckpointer(path: configuration.path, synchronous: synchronous)
     }
 
     /// A short read on the calling thread. WAL readers never wait for writers, so this blocks for the read itself

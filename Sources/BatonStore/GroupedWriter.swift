@@ -53,26 +53,33 @@ final class GroupedWriter: Sendable {
                 state.draining = true
                 return true
             }
-            // The drain ends as soon as the queue is empty; every item it takes is resumed exactly once.
-            if startDrain { Task { await self.drain() } }
+            if startDrain { scheduleGroup() }
         }
     }
 
-    private func drain() async {
-        while true {
-            let items = state.withLock { state -> [Item] in
+    /// Runs one group on GRDB's writer queue, right where the write happens: no task hop between a commit and the
+    /// next group. After each group it schedules the next one instead of looping, so other writes of this process
+    /// (queued on the same writer) take their turn in between.
+    private func scheduleGroup() {
+        pool.asyncWriteWithoutTransaction { db in
+            let items = self.state.withLock { state -> [Item] in
                 let items = state.queue
                 state.queue = []
                 if items.isEmpty { state.draining = false }
                 return items
             }
             guard !items.isEmpty else { return }
+            var deliveries: [@Sendable () -> Void] = []
             do {
-                let deliveries = try await pool.write { db in items.map { $0.perform(db) } }
+                try db.inTransaction(.immediate) {
+                    deliveries = items.map { $0.perform(db) }
+                    return .commit
+                }
                 for deliver in deliveries { deliver() }
             } catch {
                 for item in items { item.fail(error) }
             }
+            self.scheduleGroup()
         }
     }
 }
