@@ -81,9 +81,6 @@ public protocol ClaimStore: Sendable {
 
 public struct SQLiteClaimStore: ClaimStore {
     let database: BatonDatabase
-    /// Parsed specs by (job, revision). A revision's spec never changes (every edit makes a new revision), so an
-    /// entry never goes stale; without it every claim batch parsed the spec JSON of every job it touched.
-    let specs = RevisionCache<JobSpec>(limit: 10_000)
 
     public init(_ database: BatonDatabase) { self.database = database }
 
@@ -138,7 +135,8 @@ public struct SQLiteClaimStore: ClaimStore {
             }
             guard let won else { continue }
             try attemptInsert.execute(arguments: [won.seq, won.attempt, executor, now.milliseconds])
-            let spec = try specs.value(job: won.jobID, revision: won.revision) {
+            // The process-wide spec cache the job store uses too: a (job, revision) always has the same spec.
+            let spec = try JobRows.specs.value(job: won.jobID, revision: won.revision) {
                 guard
                     let json = try String.fetchOne(
                         db, sql: "SELECT spec FROM job_revision WHERE job_id = ? AND revision = ?",

@@ -144,8 +144,8 @@ enum JobRows {
     }
 
     /// Parsed specs by (job id, revision), for every store in the process. A revision never changes and job ids are
-    /// random UUIDs, so an entry is never stale; without it every GET and every trigger parsed and validated the
-    /// job's spec (an eighth of the gateway's CPU).
+    /// random UUIDs, so an entry is never stale; without it every GET, trigger and claim batch parsed and validated
+    /// the job's spec (an eighth of the gateway's CPU).
     static let specs = RevisionCache<JobSpec>(limit: 10_000)
 
     static func job(_ row: Row) throws -> Job {

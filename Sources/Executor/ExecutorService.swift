@@ -320,9 +320,6 @@ public final class ExecutorService: Service, Sendable {
                         batch.completions, claim: batch.claims, executor: configuration.executorID, now: now,
                         leaseTTL: configuration.claimTTL)
                     accepted = result.accepted
-                    for (id, ok) in accepted where !ok {
-                        logger.info("completion fenced: the claim token no longer matches", metadata: ["ticket": "\(id)"])
-                    }
                     if !batch.claims.isEmpty {
                         ExecutorMetrics.recordClaims(result.won, now: now)
                         if result.won.count < batch.claims.count {
@@ -339,6 +336,9 @@ public final class ExecutorService: Service, Sendable {
                     if !batch.completions.isEmpty { accepted = await write(batch.completions) }
                 }
                 if !batch.completions.isEmpty {
+                    for (id, ok) in accepted where !ok {
+                        logger.info("completion fenced: the claim token no longer matches", metadata: ["ticket": "\(id)"])
+                    }
                     ExecutorMetrics.recordCompletions(batch.completions, accepted: accepted)
                     actions += service.core.withLock { core in
                         for ok in accepted.values {
@@ -359,11 +359,7 @@ public final class ExecutorService: Service, Sendable {
             var delay = TimeSpan.milliseconds(50)
             while true {
                 do {
-                    let accepted = try await service.claims.complete(batch, now: service.clock.now())
-                    for (id, ok) in accepted where !ok {
-                        logger.info("completion fenced: the claim token no longer matches", metadata: ["ticket": "\(id)"])
-                    }
-                    return accepted
+                    return try await service.claims.complete(batch, now: service.clock.now())
                 } catch {
                     guard service.clock.now() + delay < giveUpAt, !Task.isCancelled else {
                         logger.error("gave up writing completions", metadata: ["count": "\(batch.count)", "error": "\(error)"])
