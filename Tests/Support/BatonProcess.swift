@@ -1,5 +1,6 @@
 import BatonCore
 import Foundation
+import Synchronization
 
 /// A `baton` child process started by a test, with its log captured to a file. Tests stop only
 /// the processes they started, by PID, and every wait is bounded.
@@ -84,22 +85,35 @@ public func eventually(timeout: Duration, _ condition: () async throws -> Bool) 
     return try await condition()
 }
 
-/// A free TCP port on 127.0.0.1, found by binding port 0.
+/// A free TCP port on 127.0.0.1 for a child process to bind, below Linux's ephemeral range (32768–60999).
+///
+/// Why not port 0: the port it returns is ephemeral, and between closing the probe and the child's bind, any
+/// outgoing connection (an executor dialing a scheduler, an HTTP client) may be given that very port as its local
+/// end. That happened: a scheduler failed with "Address already in use" in the duplicates test. Ports below the
+/// ephemeral range are never handed out for outgoing connections; each is probed by binding it, and none is
+/// handed out twice by this process.
 public func freePort() -> Int {
+    for _ in 0..<1000 {
+        let candidate = Int.random(in: 20_000..<32_000)
+        guard issuedPorts.withLock({ $0.insert(candidate).inserted }) else { continue }
+        if canBind(candidate) { return candidate }
+    }
+    preconditionFailure("no free TCP port in 20000..<32000 after 1000 tries")
+}
+
+private let issuedPorts = Mutex<Set<Int>>([])
+
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
+    address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
 }
 
 /// A temporary directory for one test's database and logs, removed afterwards unless the test failed.
