@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Baton builds against, only when one is missing.
+# Installs the Debian packages Baton builds and tests against, only when one is missing.
+# zlib1g-dev: the test bundle links -lz (Foundation's networking and NIO's compression need it at link
+# time), and Swift's own Debian install notes do not guarantee it; without it `make test` fails in ld.
 set -euo pipefail
-packages=(libzmq3-dev libsqlite3-dev libcurl4-openssl-dev pkg-config)
+packages=(libzmq3-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev pkg-config)
 [ "${WITH_COMPOSE:-0}" = 1 ] && packages+=(docker-compose)
 [ "${WITH_BENCH:-0}" = 1 ] && packages+=(wrk)
 missing=()
