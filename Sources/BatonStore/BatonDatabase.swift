@@ -87,7 +87,7 @@ public final class BatonDatabase: Sendable {
     /// write locks, polling every 50–200 µs cuts the wait to roughly the lock holder's time.
     static func busyHandler(timeout: TimeSpan) -> Database.BusyCallback {
         let fastTries = 2000  // about 0.25 s of fine-grained polling
-        let budgetMicros = max(Int64(0), timeout.milliseconds * 1000)
+        let budgetMicros = max(Int64(0), timeout.milliseconds.multipliedSaturated(by: 1000))
         return { tries in
             let spentMicros = tries < fastTries ? Int64(tries) * 125 : Int64(fastTries) * 125 + Int64(tries - fastTries) * 1000
             guard spentMicros < budgetMicros else { return false }

@@ -16,7 +16,7 @@ enum Codec {
 
     static func spec(_ json: String) throws(StoreError) -> JobSpec {
         do {
-            return try JobSpec.parse(json: Data(json.utf8))
+            return try JobSpec.parseStored(json: Data(json.utf8))
         } catch {
             throw StoreError(.corrupt, "stored job spec does not parse: \(error)")
         }

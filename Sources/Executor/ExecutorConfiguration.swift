@@ -88,8 +88,12 @@ public struct ExecutorConfiguration: Sendable {
         if !(1...1024).contains(capacity) {
             problems.append("BATON_EXECUTOR_CAPACITY / --executor-capacity must be from 1 to 1024, not \(capacity)")
         }
-        if claimTTL < .seconds(3) {
-            problems.append("BATON_CLAIM_TTL / --claim-ttl must be at least 3s (claims renew every third of it), not \(claimTTL)")
+        if !TimeBounds.claimTTL.contains(claimTTL) {
+            problems.append(
+                "BATON_CLAIM_TTL / --claim-ttl must be \(TimeBounds.claimTTL.boundDescription) (claims renew every third of it), not \(claimTTL)")
+        }
+        if !TimeBounds.shutdownGrace.contains(shutdownGrace) {
+            problems.append("BATON_SHUTDOWN_GRACE / --shutdown-grace must be \(TimeBounds.shutdownGrace.boundDescription), not \(shutdownGrace)")
         }
         if queues.isEmpty {
             problems.append("BATON_QUEUES / --queues needs at least one queue name")
@@ -101,9 +105,11 @@ public struct ExecutorConfiguration: Sendable {
         where span <= .zero {
             problems.append("\(name) must be positive")
         }
-        for (name, span) in [("shutdown grace", shutdownGrace), ("kill grace", killGrace), ("BYE linger", byeLinger)]
-        where span < .zero {
-            problems.append("\(name) must not be negative")
+        for (name, span) in [
+            ("announce interval", announceInterval), ("registration interval", registrationInterval), ("kill grace", killGrace),
+            ("BYE linger", byeLinger),
+        ] where !TimeBounds.internalInterval.contains(span) {
+            problems.append("\(name) must be \(TimeBounds.internalInterval.boundDescription), not \(span)")
         }
         if !problems.isEmpty {
             throw ExecutorConfigurationError(problems: problems)

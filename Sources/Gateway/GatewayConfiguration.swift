@@ -38,6 +38,9 @@ public struct GatewayConfiguration: Sendable {
             throw GatewayConfigurationError(
                 "refusing to listen on \(bind) without BATON_API_TOKEN: only a loopback address may run without a token")
         }
+        if !TimeBounds.internalInterval.contains(nodeLiveness) {
+            throw GatewayConfigurationError("node liveness must be \(TimeBounds.internalInterval.boundDescription), not \(nodeLiveness)")
+        }
         if let apiToken, apiToken.isEmpty || apiToken.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7f }) {
             throw GatewayConfigurationError("BATON_API_TOKEN must be printable ASCII without spaces")
         }

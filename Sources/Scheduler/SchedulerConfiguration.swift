@@ -49,9 +49,17 @@ public struct SchedulerConfiguration: Sendable {
     /// Problems that would make the scheduler unsafe or useless, in words an operator can act on.
     public func validate() -> [String] {
         var problems: [String] = []
-        if leaseTTL < .seconds(3) { problems.append("BATON_LEASE_TTL must be at least 3s (got \(leaseTTL))") }
-        if redeliverAfter < .milliseconds(100) { problems.append("BATON_REDELIVER_AFTER must be at least 100ms") }
-        if retention < .minutes(1) { problems.append("BATON_RETENTION must be at least 1m") }
+        for (setting, value, bounds) in [
+            ("BATON_LEASE_TTL / --lease-ttl", leaseTTL, TimeBounds.leaseTTL),
+            ("BATON_REDELIVER_AFTER / --redeliver-after", redeliverAfter, TimeBounds.redeliverAfter),
+            ("BATON_RETENTION / --retention", retention, TimeBounds.retention),
+        ] where !bounds.contains(value) {
+            problems.append("\(setting) must be \(bounds.boundDescription) (got \(value))")
+        }
+        for (name, value) in [("lookahead", lookahead), ("poll interval", pollInterval), ("sweep interval", sweepInterval)]
+        where !TimeBounds.internalInterval.contains(value) {
+            problems.append("\(name) must be \(TimeBounds.internalInterval.boundDescription) (got \(value))")
+        }
         if historyPerJob < 1 { problems.append("BATON_HISTORY_PER_JOB must be at least 1") }
         if !dispatchBind.hasPrefix("tcp://") && !dispatchBind.hasPrefix("ipc://") && !dispatchBind.hasPrefix("inproc://") {
             problems.append("BATON_DISPATCH_BIND must be a ZeroMQ endpoint such as tcp://127.0.0.1:7710")

@@ -76,7 +76,7 @@ struct ExecutorCommand: AsyncParsableCommand {
         do {
             configuration.schedulers = Settings.list(schedulers, env: "BATON_SCHEDULERS", default: ["tcp://127.0.0.1:7710"])
             configuration.capacity = try Settings.int(executorCapacity, env: "BATON_EXECUTOR_CAPACITY", default: 16, in: 1...1024)
-            configuration.claimTTL = try Settings.span(claimTTL, env: "BATON_CLAIM_TTL", default: .seconds(30))
+            configuration.claimTTL = try Settings.span(claimTTL, env: "BATON_CLAIM_TTL", default: .seconds(30), in: TimeBounds.claimTTL)
             configuration.allowCommands = try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false)
             configuration.queues = Settings.list(queues, env: "BATON_QUEUES", default: ["default"])
             configuration.allowLinkLocalHTTP = try Settings.bool(
@@ -84,7 +84,7 @@ struct ExecutorCommand: AsyncParsableCommand {
             if let id = Settings.optionalString(executorID, env: "BATON_EXECUTOR_ID") {
                 configuration.executorID = id
             }
-            configuration.shutdownGrace = try Settings.span(shutdownGrace, env: "BATON_SHUTDOWN_GRACE", default: .seconds(10))
+            configuration.shutdownGrace = try Settings.span(shutdownGrace, env: "BATON_SHUTDOWN_GRACE", default: .seconds(10), in: TimeBounds.shutdownGrace)
             _ = try common.storeConfiguration()
             try configuration.validate()
         } catch let error as ValidationError {

@@ -37,16 +37,7 @@ struct SchedulerCommand: AsyncParsableCommand {
     var schedulerID: String?
 
     func run() async throws {
-        var configuration = SchedulerConfiguration(
-            id: Settings.optionalString(schedulerID, env: "BATON_SCHEDULER_ID"),
-            dispatchBind: Settings.string(dispatchBind, env: "BATON_DISPATCH_BIND", default: "tcp://127.0.0.1:7710"))
-        configuration.leaseTTL = try Settings.span(leaseTTL, env: "BATON_LEASE_TTL", default: .seconds(10))
-        configuration.redeliverAfter = try Settings.span(redeliverAfter, env: "BATON_REDELIVER_AFTER", default: .seconds(2))
-        configuration.retention = try Settings.span(retention, env: "BATON_RETENTION", default: .days(30))
-        configuration.historyPerJob = try Settings.int(historyPerJob, env: "BATON_HISTORY_PER_JOB", default: 1000, in: 1...1_000_000)
-        let problems = configuration.validate()
-        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
-
+        let configuration = try schedulerConfiguration()
         let logger = try common.logger(role: "scheduler")
         let database = try BatonDatabase(try common.storeConfiguration())
         try database.migrate()
@@ -56,6 +47,28 @@ struct SchedulerCommand: AsyncParsableCommand {
             "scheduler starting",
             metadata: ["id": "\(configuration.id)", "db": "\(database.configuration.path)", "bind": "\(configuration.dispatchBind)"])
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    }
+
+    /// Flags, then `BATON_*` variables, then defaults. An invalid value exits 2 (like every other usage error) with
+    /// one line per problem naming the env var and the flag; ArgumentParser's own ValidationError would exit 64.
+    func schedulerConfiguration() throws -> SchedulerConfiguration {
+        do {
+            var configuration = SchedulerConfiguration(
+                id: Settings.optionalString(schedulerID, env: "BATON_SCHEDULER_ID"),
+                dispatchBind: Settings.string(dispatchBind, env: "BATON_DISPATCH_BIND", default: "tcp://127.0.0.1:7710"))
+            configuration.leaseTTL = try Settings.span(leaseTTL, env: "BATON_LEASE_TTL", default: .seconds(10), in: TimeBounds.leaseTTL)
+            configuration.redeliverAfter = try Settings.span(
+                redeliverAfter, env: "BATON_REDELIVER_AFTER", default: .seconds(2), in: TimeBounds.redeliverAfter)
+            configuration.retention = try Settings.span(retention, env: "BATON_RETENTION", default: .days(30), in: TimeBounds.retention)
+            configuration.historyPerJob = try Settings.int(historyPerJob, env: "BATON_HISTORY_PER_JOB", default: 1000, in: 1...1_000_000)
+            let problems = configuration.validate()
+            guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
+            return configuration
+        } catch let error as ValidationError {
+            let failure = CLIFailure.usage(error.message)
+            FileHandle.standardError.write(Data("error: \(failure.description)\n".utf8))
+            throw failure.exitCode
+        }
     }
 }
 

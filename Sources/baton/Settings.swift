@@ -18,13 +18,20 @@ enum Settings {
         flag ?? environment[env].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    static func span(_ flag: String?, env: String, default fallback: TimeSpan) throws -> TimeSpan {
+    /// A duration within `bounds` (one of `TimeBounds`, documented in Docs/Configuration.md).
+    static func span(_ flag: String?, env: String, default fallback: TimeSpan, in bounds: ClosedRange<TimeSpan>) throws -> TimeSpan {
         guard let text = optionalString(flag, env: env) else { return fallback }
+        let span: TimeSpan
         do {
-            return try TimeSpan(parsing: text)
+            span = try TimeSpan(parsing: text)
         } catch {
-            throw ValidationError("\(env) / --\(flagName(env)): \(error.description)")
+            guard error.isTooLarge else { throw ValidationError("\(env) / --\(flagName(env)): \(error.description)") }
+            throw ValidationError("\(env) / --\(flagName(env)) must be \(bounds.boundDescription), not \"\(text)\"")
         }
+        guard bounds.contains(span) else {
+            throw ValidationError("\(env) / --\(flagName(env)) must be \(bounds.boundDescription), not \"\(text)\"")
+        }
+        return span
     }
 
     static func int(_ flag: Int?, env: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {

@@ -1,3 +1,4 @@
+import BatonCore
 import Foundation
 import Gateway
 import HTTPTypes
@@ -107,6 +108,147 @@ struct FuzzTests {
             // The corpus must exercise both the validation and the malformed-JSON paths to be meaningful.
             #expect(statuses[422, default: 0] > 10)
             #expect(statuses[400, default: 0] > 10)
+        }
+    }
+}
+
+/// Boundary values rather than random ones (issue 12 item 2): for every duration field of a spec and every query
+/// parameter that is a number or a time, 0, 1 ms, the bound, the bound + 1 ms and the Int64 edges. None may crash
+/// the gateway or produce a 5xx, and no answer may carry a time outside years 0001–9999.
+@Suite("Fuzzing at the boundaries")
+struct BoundaryFuzzTests {
+    /// Every duration field: a spec with the value in place, and the bound it must respect.
+    static let durationFields: [(field: String, bounds: ClosedRange<TimeSpan>, spec: @Sendable (String) -> String)] = [
+        ("schedule.every", TimeBounds.every, { v in BoundaryFuzzTests.spec(schedule: #"{"every": "\#(v)"}"#) }),
+        ("policy.misfireGrace", TimeBounds.misfireGrace, { v in BoundaryFuzzTests.spec(policy: #"{"misfireGrace": "\#(v)"}"#) }),
+        ("policy.jitter", TimeBounds.jitter, { v in BoundaryFuzzTests.spec(schedule: #"{"every": "366d"}"#, policy: #"{"misfireGrace": "366d", "jitter": "\#(v)"}"#) }),
+        ("policy.timeout", TimeBounds.timeout, { v in BoundaryFuzzTests.spec(policy: #"{"timeout": "\#(v)"}"#) }),
+        ("policy.retry.initialDelay", TimeBounds.retryDelay, { v in BoundaryFuzzTests.spec(policy: #"{"retry": {"initialDelay": "\#(v)", "maxDelay": "30d"}}"#) }),
+        ("policy.retry.maxDelay", TimeBounds.retryDelay, { v in BoundaryFuzzTests.spec(policy: #"{"retry": {"initialDelay": "0s", "maxDelay": "\#(v)"}}"#) }),
+        ("action.http.timeout", TimeBounds.timeout, { v in BoundaryFuzzTests.spec(action: #"{"http": {"url": "http://example.test/", "timeout": "\#(v)"}}"#) }),
+        ("action.command.timeout", TimeBounds.timeout, { v in BoundaryFuzzTests.spec(action: #"{"command": {"argv": ["/bin/true"], "timeout": "\#(v)"}}"#) }),
+    ]
+
+    /// Every instant field of a spec.
+    static let instantFields: [(field: String, spec: @Sendable (String) -> String)] = [
+        ("schedule.at", { v in BoundaryFuzzTests.spec(schedule: #"{"at": "\#(v)"}"#) }),
+        ("schedule.anchor", { v in BoundaryFuzzTests.spec(schedule: #"{"every": "1s", "anchor": "\#(v)"}"#) }),
+        ("schedule.startAt", { v in BoundaryFuzzTests.spec(schedule: #"{"cron": "* * * * * *", "timezone": "Pacific/Kiritimati", "startAt": "\#(v)"}"#) }),
+        ("schedule.endAt", { v in BoundaryFuzzTests.spec(schedule: #"{"every": "366d", "endAt": "\#(v)"}"#) }),
+    ]
+
+    static func spec(schedule: String = #"{"every": "60s"}"#, policy: String = "{}", action: String = #"{"noop": {}}"#) -> String {
+        #"{"name": "edge", "schedule": \#(schedule), "policy": \#(policy), "action": \#(action)}"#
+    }
+
+    static func durations(_ bounds: ClosedRange<TimeSpan>) -> [String] {
+        [
+            "0s", "1ms", bounds.upperBound.description, (bounds.upperBound + .milliseconds(1)).description,
+            "106751991167d", "9223372036854775807ms", "9223372036854775808ms", "10000000d",
+        ]
+    }
+
+    /// The first and last instants, one step beyond each, and what Int64 milliseconds would reach.
+    static let instants = [
+        "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.001Z", "0000-12-31T23:59:59.999Z", "0001-01-01T00:00:00+00:01",
+        "9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.998Z", "9999-12-31T23:59:59.999-00:01", "10000-01-01T00:00:00Z",
+        "+292278994-08-17T07:12:55.807Z", "-292275055-05-16T16:47:04.192Z", "1970-01-01T00:00:00Z",
+    ]
+
+    static let numbers = [
+        "0", "1", "1000", "1001", "-1", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+        "-9223372036854775809",
+    ]
+
+    static func encoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? text
+    }
+
+    @Test("every duration and instant field at its boundaries: 201 inside, 422 naming the field outside, never 5xx")
+    func specFieldBoundaries() async throws {
+        let fixture = try GatewayFixture(allowCommands: true)
+        try await fixture.test { client in
+            // The field, the body, whether the value is inside the field's range, and the words stating the bound.
+            var cases: [(field: String, body: String, inBounds: Bool, bound: String)] = []
+            for (field, bounds, spec) in Self.durationFields {
+                for value in Self.durations(bounds) {
+                    let inBounds = (try? TimeSpan(parsing: value)).map(bounds.contains) ?? false
+                    cases.append((field, spec(value), inBounds, bounds.boundDescription))
+                }
+            }
+            for (field, spec) in Self.instantFields {
+                for value in Self.instants {
+                    cases.append((field, spec(value), Timestamp(rfc3339: value) != nil, "RFC 3339"))
+                }
+            }
+            for (field, body, inBounds, bound) in cases {
+                for (method, uri) in [(HTTPRequest.Method.post, "/v1/jobs"), (.put, "/v1/jobs/edge")] {
+                    let reply = try await client.send(method, uri, json: body)
+                    #expect(reply.status.code < 500, "\(method) \(body) → \(reply.status) \(reply.text.prefix(300))")
+                    let named = (reply.json["errors"] as? [[String: String]] ?? []).contains {
+                        $0["field"] == field && $0["message"]?.contains(bound) == true
+                    }
+                    #expect(named != inBounds, "\(method) \(body) → \(reply.status) \(reply.text.prefix(300))")
+                    if !inBounds { #expect(reply.status == .unprocessableContent) }
+                    guard reply.status.code < 300 else { continue }
+                    TimeTexts.expectRFC3339(reply, body)
+                    for uri in [
+                        "/v1/jobs/edge", "/v1/jobs/edge/schedule?count=1000",
+                        "/v1/jobs/edge/schedule?count=1000&from=9999-12-31T23:59:59.998Z",
+                        "/v1/jobs/edge/schedule?count=1000&from=0001-01-01T00:00:00Z",
+                        "/v1/jobs/edge/explain?at=9999-12-31T23:59:59.999Z", "/v1/jobs/edge/explain?at=0001-01-01T00:00:00Z",
+                    ] {
+                        let read = try await client.send(.get, uri)
+                        #expect(read.status.code < 500, "\(body): GET \(uri) → \(read.status) \(read.text.prefix(300))")
+                        TimeTexts.expectRFC3339(read, "\(body): GET \(uri)")
+                    }
+                    #expect(try await client.send(.delete, "/v1/jobs/edge").status == .noContent)
+                }
+            }
+        }
+    }
+
+    @Test("every numeric and time query parameter at its boundaries: never 5xx, never a time outside 0001–9999")
+    func queryParameterBoundaries() async throws {
+        let fixture = try GatewayFixture()
+        try await fixture.test { client in
+            let jobs = [
+                Specs.every("every-second", "1s"),
+                #"{"name": "yearly", "schedule": {"every": "366d", "anchor": "9999-01-01T00:00:00Z"}, "action": {"noop": {}}}"#,
+                #"{"name": "kiritimati", "schedule": {"cron": "* * * * * *", "timezone": "Pacific/Kiritimati"}, "action": {"noop": {}}}"#,
+            ]
+            for job in jobs { #expect(try await client.send(.post, "/v1/jobs", json: job).status == .created) }
+            _ = try await client.send(.post, "/v1/jobs/every-second/trigger")
+
+            var uris: [String] = []
+            for number in Self.numbers.map(Self.encoded) {
+                uris += [
+                    "/v1/jobs?limit=\(number)", "/v1/jobs?cursor=\(number)", "/v1/tickets?limit=\(number)",
+                    "/v1/tickets?cursor=\(number)", "/v1/executors?limit=\(number)", "/v1/executors?cursor=\(number)",
+                    "/v1/cron?expr=*%20*%20*%20*%20*&count=\(number)",
+                ]
+                for job in ["every-second", "yearly", "kiritimati"] { uris.append("/v1/jobs/\(job)/schedule?count=\(number)") }
+            }
+            for instant in Self.instants.map(Self.encoded) {
+                uris += [
+                    "/v1/tickets?since=\(instant)", "/v1/tickets?until=\(instant)", "/v1/tickets?job=every-second&since=\(instant)&until=\(instant)",
+                    "/v1/cron?expr=*%20*%20*%20*%20*&count=1000&from=\(instant)",
+                    "/v1/cron?expr=0%200%201%201%20*&tz=Pacific/Kiritimati&count=1000&from=\(instant)",
+                ]
+                for job in ["every-second", "yearly", "kiritimati"] {
+                    uris += ["/v1/jobs/\(job)/schedule?count=1000&from=\(instant)", "/v1/jobs/\(job)/explain?at=\(instant)"]
+                }
+            }
+            var statuses: [Int: Int] = [:]
+            for uri in uris {
+                let reply = try await client.send(.get, uri)
+                statuses[Int(reply.status.code), default: 0] += 1
+                #expect(reply.status.code < 500, "GET \(uri) → \(reply.status) \(reply.text.prefix(300))")
+                TimeTexts.expectRFC3339(reply, "GET \(uri)")
+            }
+            // Both sides of every boundary must have been reached for the table to mean anything.
+            #expect(statuses[200, default: 0] > 50)
+            #expect(statuses[422, default: 0] > 50)
         }
     }
 }

@@ -51,10 +51,16 @@ public struct CronSchedule: Sendable, Hashable {
     /// within the search horizon (which cannot happen for a parsed expression at realistic dates).
     ///
     /// Fires are strictly increasing across calls, so a caller can feed each result back in.
+    ///
+    /// Fires end at ``Timestamp/latest`` (year 9999), the last instant RFC 3339 can write.
     public func nextFire(after instant: Timestamp) -> Timestamp? {
-        guard let second = nextFireSecond(atOrAfter: instant.seconds + 1) else { return nil }
+        guard instant < Timestamp.latest else { return nil }
+        let from = Swift.max(instant, Timestamp(milliseconds: Timestamp.earliest.milliseconds - 1))
+        guard let second = nextFireSecond(atOrAfter: from.seconds + 1) else { return nil }
         let (milliseconds, overflow) = second.multipliedReportingOverflow(by: 1000)
-        return overflow ? nil : Timestamp(milliseconds: milliseconds)
+        guard !overflow else { return nil }
+        let fire = Timestamp(milliseconds: milliseconds)
+        return fire <= Timestamp.latest ? fire : nil
     }
 
     /// Up to `count` consecutive fires strictly after `instant`.

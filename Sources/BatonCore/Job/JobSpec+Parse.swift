@@ -16,6 +16,25 @@ extension JobSpec {
         return spec
     }
 
+    /// Decodes a spec the store holds. The duration bounds (`TimeBounds`) apply to what clients send; a spec an
+    /// older build stored before they existed is read as it is, because every computation on its values is total
+    /// (saturating, checked), and refusing it would stop a job that ran fine before the upgrade.
+    public static func parseStored(json data: Data) throws(SpecValidationError) -> JobSpec {
+        let tree: JSONValue
+        do {
+            tree = try JSONValue(parsing: data)
+        } catch {
+            throw SpecValidationError(issues: [FieldIssue(field: "$", message: "is not valid JSON (byte \(error.offset): \(error.reason))")])
+        }
+        var reader = SpecReader()
+        reader.enforcesDurationBounds = false
+        let spec = reader.jobSpec(tree)
+        guard reader.issues.isEmpty, let spec else {
+            throw SpecValidationError(issues: reader.issues)
+        }
+        return spec
+    }
+
     /// Decodes a job spec from JSON text (`baton jobs apply -f`, the gateway's request bodies).
     public static func parse(json data: Data) throws(SpecValidationError) -> JobSpec {
         let tree: JSONValue
@@ -108,8 +127,7 @@ extension SpecReader {
             }
         case "every":
             for key in ["timezone", "dst"] where members[key] != nil { fail("schedule.\(key)", "applies only to cron schedules") }
-            guard let interval = timeSpan(members["every"], at: "schedule.every") else { return nil }
-            if interval < .seconds(1) { fail("schedule.every", "must be at least 1s"); valid = false }
+            guard let interval = timeSpan(members["every"], at: "schedule.every", in: TimeBounds.every) else { return nil }
             spec.kind = .every(interval)
             spec.anchor = timestamp(members["anchor"], at: "schedule.anchor")
         default:
@@ -176,8 +194,7 @@ extension SpecReader {
             }
         }
         let body = string(members["body"], at: "action.http.body")
-        let timeout = timeSpan(members["timeout"], at: "action.http.timeout")
-        if let timeout, timeout <= .zero { fail("action.http.timeout", "must be greater than 0s") }
+        let timeout = timeSpan(members["timeout"], at: "action.http.timeout", in: TimeBounds.timeout)
         guard issues.count == before, let url else { return nil }
         return HTTPAction(method: method, url: url, headers: headers, body: body, timeout: timeout)
     }
@@ -196,8 +213,7 @@ extension SpecReader {
         }
         let cwd = string(members["cwd"], at: "action.command.cwd")
         if let cwd, !cwd.hasPrefix("/") { fail("action.command.cwd", "must be an absolute path") }
-        let timeout = timeSpan(members["timeout"], at: "action.command.timeout")
-        if let timeout, timeout <= .zero { fail("action.command.timeout", "must be greater than 0s") }
+        let timeout = timeSpan(members["timeout"], at: "action.command.timeout", in: TimeBounds.timeout)
         guard issues.count == before, let argv else { return nil }
         return CommandAction(argv: argv, env: env, cwd: cwd, timeout: timeout)
     }
@@ -209,18 +225,27 @@ extension SpecReader {
         var policy = JobPolicy()
         if let v = enumeration(members["overlap"], at: "policy.overlap", as: OverlapPolicy.self) { policy.overlap = v }
         if let v = enumeration(members["catchup"], at: "policy.catchup", as: CatchupPolicy.self) { policy.catchup = v }
-        if let v = timeSpan(members["misfireGrace"], at: "policy.misfireGrace") { policy.misfireGrace = v }
-        if let v = timeSpan(members["timeout"], at: "policy.timeout") {
-            if v <= .zero { fail("policy.timeout", "must be greater than 0s") }
-            policy.timeout = v
+        if let v = timeSpan(members["misfireGrace"], at: "policy.misfireGrace", in: TimeBounds.misfireGrace) {
+            policy.misfireGrace = v
         }
-        if let v = timeSpan(members["jitter"], at: "policy.jitter") { policy.jitter = v }
+        if let v = timeSpan(members["timeout"], at: "policy.timeout", in: TimeBounds.timeout) { policy.timeout = v }
+        if let v = timeSpan(members["jitter"], at: "policy.jitter", in: TimeBounds.jitter) { policy.jitter = v }
         if let retry = object(members["retry"], at: "policy.retry", allowed: ["maxAttempts", "initialDelay", "maxDelay", "multiplier"]) {
-            if let v = integer(retry["maxAttempts"], at: "policy.retry.maxAttempts", in: 1...100) { policy.retry.maxAttempts = v }
-            if let v = timeSpan(retry["initialDelay"], at: "policy.retry.initialDelay") { policy.retry.initialDelay = v }
-            if let v = timeSpan(retry["maxDelay"], at: "policy.retry.maxDelay") { policy.retry.maxDelay = v }
+            if let v = integer(retry["maxAttempts"], at: "policy.retry.maxAttempts", in: TimeBounds.maxAttempts) {
+                policy.retry.maxAttempts = v
+            }
+            if let v = timeSpan(retry["initialDelay"], at: "policy.retry.initialDelay", in: TimeBounds.retryDelay) {
+                policy.retry.initialDelay = v
+            }
+            if let v = timeSpan(retry["maxDelay"], at: "policy.retry.maxDelay", in: TimeBounds.retryDelay) {
+                policy.retry.maxDelay = v
+            }
             if let v = number(retry["multiplier"], at: "policy.retry.multiplier") {
-                if v < 1 || v > 100 { fail("policy.retry.multiplier", "must be from 1 to 100") }
+                if !TimeBounds.multiplier.contains(v) {
+                    fail(
+                        "policy.retry.multiplier",
+                        "must be from \(Int(TimeBounds.multiplier.lowerBound)) to \(Int(TimeBounds.multiplier.upperBound))")
+                }
                 policy.retry.multiplier = v
             }
             if policy.retry.maxDelay < policy.retry.initialDelay {

@@ -208,16 +208,25 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     }
 
     /// The wait before attempt `next` (2, 3, …): `initialDelay · multiplier^(next−2)`, capped at `maxDelay`.
+    ///
+    /// Total for any input, including a policy stored by an older build without bounds: the growth is computed in
+    /// Double but the result is `maxDelay` itself whenever the Double reaches it (or is not a number), so the one
+    /// conversion back to Int64 is of a value strictly below an Int64 and cannot trap.
     public func delay(beforeAttempt next: Int) -> TimeSpan {
         guard next >= 2 else { return .zero }
-        var delay = Double(initialDelay.milliseconds)
-        let cap = Double(maxDelay.milliseconds)
-        var step = 2
-        while step < next, delay < cap {
+        let cap = Swift.max(maxDelay, .zero)
+        let start = Swift.max(initialDelay, .zero)
+        guard start < cap else { return cap }
+        let capValue = Double(cap.milliseconds)
+        var delay = Double(start.milliseconds)
+        // maxAttempts is at most 100, so no legitimate attempt number needs more steps; the bound keeps a stored
+        // multiplier just above 1 with a huge attempt number from looping for long.
+        let steps = Swift.min(next, TimeBounds.maxAttempts.upperBound + 1) - 2
+        for _ in 0..<steps where delay < capValue {
             delay *= multiplier
-            step += 1
         }
-        return TimeSpan(milliseconds: Int64(min(delay, cap)))
+        guard delay < capValue else { return cap }  // also NaN
+        return TimeSpan(milliseconds: Int64(Swift.max(delay, 0)))
     }
 }
 

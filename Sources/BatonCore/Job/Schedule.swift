@@ -34,27 +34,39 @@ public struct Schedule: Sendable {
     }
 
     /// The first slot strictly after `instant` within `[startAt, endAt]`, or nil when there is none.
+    ///
+    /// No slot lies after ``Timestamp/latest`` (year 9999): past it the schedule simply ends. The inputs may be
+    /// stored values from an older build without bounds, so nothing here may trap on them.
     public func nextSlot(after instant: Timestamp) -> Timestamp? {
-        var after = instant
-        if let startAt, after < startAt - .milliseconds(1) {
-            after = startAt - .milliseconds(1)
+        guard instant < Timestamp.latest else { return nil }
+        var after = Swift.max(instant.milliseconds, Timestamp.earliest.milliseconds.subtractingSaturated(1))
+        if let startAt {
+            after = Swift.max(after, startAt.milliseconds.subtractingSaturated(1))
         }
         let candidate: Timestamp?
         switch rule {
         case .cron(let cron):
-            candidate = cron.nextFire(after: after)
+            candidate = cron.nextFire(after: Timestamp(milliseconds: after))
         case .every(let interval, let anchor):
-            let step = interval.milliseconds
-            let elapsed = after.milliseconds - anchor.milliseconds
-            // The smallest k with anchor + k·step > after.
-            let k = elapsed.floorDivided(by: step) + 1
-            candidate = Timestamp(milliseconds: anchor.milliseconds + k * step)
+            candidate = Schedule.nextInterval(after: after, step: interval.milliseconds, anchor: anchor.milliseconds)
         case .once(let at):
-            candidate = at > after ? at : nil
+            candidate = at.milliseconds > after ? at : nil
         }
-        guard let slot = candidate else { return nil }
+        guard let slot = candidate, slot <= Timestamp.latest else { return nil }
         if let endAt, slot > endAt { return nil }
         return slot
+    }
+
+    /// `anchor + k·step` for the smallest k that lands strictly after `after`; nil when that is not an Int64
+    /// (only possible for an anchor or interval outside the bounds, stored by an older build).
+    static func nextInterval(after: Int64, step: Int64, anchor: Int64) -> Timestamp? {
+        guard step > 0 else { return nil }
+        let (elapsed, o1) = after.subtractingReportingOverflow(anchor)
+        let (k, o2) = elapsed.floorDivided(by: step).addingReportingOverflow(1)
+        let (offset, o3) = k.multipliedReportingOverflow(by: step)
+        let (slot, o4) = anchor.addingReportingOverflow(offset)
+        guard !o1, !o2, !o3, !o4 else { return nil }
+        return Timestamp(milliseconds: slot)
     }
 
     /// Up to `count` slots strictly after `instant`.

@@ -4,6 +4,8 @@
 /// going so one response lists all the issues of a spec.
 struct SpecReader {
     private(set) var issues: [FieldIssue] = []
+    /// Off only for specs read back from the store (`JobSpec.parseStored`).
+    var enforcesDurationBounds = true
 
     mutating func fail(_ path: String, _ message: String) {
         issues.append(FieldIssue(field: path, message: message))
@@ -64,20 +66,31 @@ struct SpecReader {
         return Int(number)
     }
 
-    mutating func timeSpan(_ value: JSONValue?, at path: String) -> TimeSpan? {
+    /// A duration within `bounds` (one of `TimeBounds`); outside them the issue states the bound.
+    mutating func timeSpan(_ value: JSONValue?, at path: String, in bounds: ClosedRange<TimeSpan>) -> TimeSpan? {
         guard let text = string(value, at: path) else { return nil }
+        let span: TimeSpan
         do {
-            return try TimeSpan(parsing: text)
+            span = try TimeSpan(parsing: text)
         } catch {
-            fail(path, "\"\(text)\" is not a duration (write 500ms, 30s, 5m, 2h, 1d or 1h30m)")
+            if error.isTooLarge {
+                fail(path, "must be \(bounds.boundDescription), not \"\(text)\"")
+            } else {
+                fail(path, "\"\(text)\" is not a duration (write 500ms, 30s, 5m, 2h, 1d or 1h30m)")
+            }
             return nil
         }
+        guard bounds.contains(span) || !enforcesDurationBounds else {
+            fail(path, "must be \(bounds.boundDescription), not \"\(text)\"")
+            return nil
+        }
+        return span
     }
 
     mutating func timestamp(_ value: JSONValue?, at path: String) -> Timestamp? {
         guard let text = string(value, at: path) else { return nil }
         guard let instant = Timestamp(rfc3339: text) else {
-            fail(path, "\"\(text)\" is not an RFC 3339 time such as 2026-03-08T07:30:00Z")
+            fail(path, "\"\(text)\" is not an RFC 3339 time in years 0001–9999, such as 2026-03-08T07:30:00Z")
             return nil
         }
         return instant

@@ -7,16 +7,24 @@ public struct TimeSpan: Sendable, Hashable, Comparable, Codable, CustomStringCon
 
     @inlinable public init(milliseconds: Int64) { self.milliseconds = milliseconds }
 
+    // The constructors and operators saturate at Int64's range rather than trap: a span that large is already
+    // outside every bound in `TimeBounds`, so the validation that follows reports it instead of a crash.
     public static func milliseconds(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n) }
-    public static func seconds(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n * 1000) }
-    public static func minutes(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n * 60_000) }
-    public static func hours(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n * 3_600_000) }
-    public static func days(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n * 86_400_000) }
+    public static func seconds(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n.multipliedSaturated(by: 1000)) }
+    public static func minutes(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n.multipliedSaturated(by: 60_000)) }
+    public static func hours(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n.multipliedSaturated(by: 3_600_000)) }
+    public static func days(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n.multipliedSaturated(by: 86_400_000)) }
     public static let zero = TimeSpan(milliseconds: 0)
 
     public static func < (lhs: TimeSpan, rhs: TimeSpan) -> Bool { lhs.milliseconds < rhs.milliseconds }
-    public static func + (lhs: TimeSpan, rhs: TimeSpan) -> TimeSpan { TimeSpan(milliseconds: lhs.milliseconds + rhs.milliseconds) }
-    public static func * (lhs: TimeSpan, rhs: Int64) -> TimeSpan { TimeSpan(milliseconds: lhs.milliseconds * rhs) }
+    /// Saturates at Int64's range.
+    public static func + (lhs: TimeSpan, rhs: TimeSpan) -> TimeSpan {
+        TimeSpan(milliseconds: lhs.milliseconds.addingSaturated(rhs.milliseconds))
+    }
+    /// Saturates at Int64's range.
+    public static func * (lhs: TimeSpan, rhs: Int64) -> TimeSpan {
+        TimeSpan(milliseconds: lhs.milliseconds.multipliedSaturated(by: rhs))
+    }
 
     /// The same length as a Swift `Duration`, for clocks and sleeps.
     public var duration: Duration { .milliseconds(milliseconds) }
@@ -103,4 +111,7 @@ public struct TimeSpanError: Error, Sendable, Equatable, CustomStringConvertible
     public var text: String
     public var reason: String
     public var description: String { "duration \"\(text)\" \(reason)" }
+
+    /// The text is a well-formed duration too long for Int64 milliseconds, so above every bound.
+    public var isTooLarge: Bool { reason == "is too large" }
 }

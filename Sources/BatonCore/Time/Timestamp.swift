@@ -11,9 +11,33 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self.milliseconds = milliseconds
     }
 
+    /// Saturates at Int64's range.
     @inlinable
     public init(seconds: Int64) {
-        self.milliseconds = seconds * 1000
+        self.milliseconds = seconds.multipliedSaturated(by: 1000)
+    }
+
+    /// 0001-01-01T00:00:00.000Z, the first instant RFC 3339 can write (see `TimeBounds`).
+    public static let earliest = Timestamp(milliseconds: -62_135_596_800_000)
+    /// 9999-12-31T23:59:59.999Z, the last instant RFC 3339 can write (see `TimeBounds`).
+    public static let latest = Timestamp(milliseconds: 253_402_300_799_999)
+
+    /// Whether this instant lies in years 0001–9999. Everything Baton computes does; a stored value from an older
+    /// build might not.
+    @inlinable
+    public var isInCalendarRange: Bool { self >= Timestamp.earliest && self <= Timestamp.latest }
+
+    /// This instant pinned to years 0001–9999.
+    @inlinable
+    public var clampedToCalendar: Timestamp { min(max(self, Timestamp.earliest), Timestamp.latest) }
+
+    /// `self + span`, or nil when the result would leave years 0001–9999 (or Int64).
+    @inlinable
+    public func adding(_ span: TimeSpan) -> Timestamp? {
+        let (sum, overflow) = milliseconds.addingReportingOverflow(span.milliseconds)
+        guard !overflow else { return nil }
+        let result = Timestamp(milliseconds: sum)
+        return result.isInCalendarRange ? result : nil
     }
 
     @inlinable
@@ -22,19 +46,24 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     @inlinable
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
+    /// Clamps to years 0001–9999: an instant pushed past the end of the calendar means "never" (a deadline, a
+    /// retry, a look-ahead that cannot come), and clamped it still compares correctly and formats as RFC 3339.
+    /// Use ``adding(_:)`` where leaving the range must be noticed.
     @inlinable
     public static func + (lhs: Timestamp, rhs: TimeSpan) -> Timestamp {
-        Timestamp(milliseconds: lhs.milliseconds &+ rhs.milliseconds)
+        Timestamp(milliseconds: lhs.milliseconds.addingSaturated(rhs.milliseconds)).clampedToCalendar
     }
 
+    /// Clamps to years 0001–9999, like `+`.
     @inlinable
     public static func - (lhs: Timestamp, rhs: TimeSpan) -> Timestamp {
-        Timestamp(milliseconds: lhs.milliseconds &- rhs.milliseconds)
+        Timestamp(milliseconds: lhs.milliseconds.subtractingSaturated(rhs.milliseconds)).clampedToCalendar
     }
 
+    /// Saturates at Int64's range (only reachable with stored values from outside the calendar range).
     @inlinable
     public static func - (lhs: Timestamp, rhs: Timestamp) -> TimeSpan {
-        TimeSpan(milliseconds: lhs.milliseconds &- rhs.milliseconds)
+        TimeSpan(milliseconds: lhs.milliseconds.subtractingSaturated(rhs.milliseconds))
     }
 
     /// RFC 3339 in UTC with whole seconds: `2026-03-08T07:30:00Z`. Milliseconds are truncated.
@@ -47,16 +76,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         milliseconds % 1000 == 0 ? rfc3339 : rfc3339Milliseconds
     }
 
+    /// Always RFC 3339 (four-digit year): an out-of-range stored value is written as the nearest end of the range
+    /// rather than as an extended year no client can parse.
     private func format(fractionDigits: Int) -> String {
-        let c = CivilDateTime(self)
+        let c = CivilDateTime(clampedToCalendar)
         var out = ""
         out.reserveCapacity(24)
-        if c.year < 0 || c.year > 9999 {
-            out += c.year < 0 ? "-" : "+"
-            out += String(abs(c.year)).leftPadded(to: 6)
-        } else {
-            out += String(c.year).leftPadded(to: 4)
-        }
+        out += String(c.year).leftPadded(to: 4)
         out += "-" + String(c.month).leftPadded(to: 2)
         out += "-" + String(c.day).leftPadded(to: 2)
         out += "T" + String(c.hour).leftPadded(to: 2)
@@ -89,7 +115,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
 extension Timestamp {
     /// Parses RFC 3339 (`2026-03-08T07:30:00Z`, `2026-03-08T02:30:00.250-05:00`, `t`/space separator accepted).
-    /// Fractions beyond milliseconds are truncated. Returns nil on anything else.
+    /// Fractions beyond milliseconds are truncated. Returns nil on anything else, including an instant outside
+    /// 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999Z (`0000-…`, or an offset that moves the instant past an end).
     public init?(rfc3339 text: String) {
         var scanner = DigitScanner(Array(text.utf8))
         guard let year = scanner.number(digits: 4), scanner.expect(UInt8(ascii: "-")),
@@ -133,7 +160,9 @@ extension Timestamp {
         else { return nil }
         let local = CivilDateTime(
             year: year, month: month, day: day, hour: hour, minute: minute, second: second, millisecond: millis)
-        self = Timestamp(milliseconds: local.millisecondsAsIfUTC - Int64(offsetSeconds) * 1000)
+        let instant = Timestamp(milliseconds: local.millisecondsAsIfUTC - Int64(offsetSeconds) * 1000)
+        guard instant.isInCalendarRange else { return nil }
+        self = instant
     }
 }
 
@@ -161,9 +190,10 @@ public struct CivilDateTime: Sendable, Hashable, Comparable, CustomStringConvert
 
     /// The wall-clock reading of `timestamp` at UTC plus `offsetSeconds`.
     public init(_ timestamp: Timestamp, offsetSeconds: Int = 0) {
-        let ms = timestamp.milliseconds + Int64(offsetSeconds) * 1000
+        let ms = timestamp.milliseconds.addingSaturated(Int64(offsetSeconds).multipliedSaturated(by: 1000))
         let days = ms.floorDivided(by: 86_400_000)
-        let msOfDay = Int(ms - days * 86_400_000)
+        // The floor remainder, computed so that it cannot overflow even for Int64.min.
+        let msOfDay = Int((ms % 86_400_000 + 86_400_000) % 86_400_000)
         let (y, m, d) = CivilDateTime.civil(fromDays: days)
         self.init(
             year: y, month: m, day: d, hour: msOfDay / 3_600_000, minute: msOfDay / 60_000 % 60,

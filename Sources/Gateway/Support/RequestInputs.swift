@@ -32,7 +32,7 @@ struct QueryReader {
     mutating func timestamp(_ name: String) -> Timestamp? {
         guard let text = parameters[name] else { return nil }
         guard let value = Timestamp(rfc3339: text) else {
-            fail(name, "must be an RFC 3339 time such as 2026-03-08T07:30:00Z")
+            fail(name, "must be an RFC 3339 time in years 0001–9999, such as 2026-03-08T07:30:00Z")
             return nil
         }
         return value

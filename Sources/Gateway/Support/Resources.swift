@@ -121,10 +121,14 @@ struct FireResource: Encodable {
 
 enum LocalTime {
     /// `2026-03-08T03:30:00-04:00`: the instant read in `zone`, with that zone's offset at that instant.
+    ///
+    /// A local reading outside years 0001–9999 (an instant within a day of either end, in a zone whose offset
+    /// crosses it) has no RFC 3339 form; the UTC form of the same instant is answered instead.
     static func rfc3339(_ instant: Timestamp, in zone: TimeZone) -> String {
         let date = Date(timeIntervalSince1970: TimeInterval(instant.seconds))
         let offset = zone.secondsFromGMT(for: date)
-        let local = Timestamp(seconds: instant.seconds + Int64(offset)).rfc3339  // `…Z` with local digits
+        guard let shifted = instant.adding(.seconds(Int64(offset))) else { return instant.rfc3339 }
+        let local = shifted.rfc3339  // `…Z` with local digits
         let sign = offset < 0 ? "-" : "+"
         let magnitude = abs(offset)
         let suffix = offset == 0 ? "Z" : String(format: "%@%02d:%02d", sign, magnitude / 3600, (magnitude % 3600) / 60)

@@ -115,7 +115,8 @@ struct SlotExplainer {
                 if steps > 100_000 { break }
             }
             if let latest { return latest }
-            if lower == job.createdAt { return nil }
+            // `instant − window` clamps at year 0001, so a stored createdAt before it cannot make this loop forever.
+            if lower == job.createdAt || lower == Timestamp.earliest { return nil }
             window = window * 2
         }
     }
