@@ -62,7 +62,7 @@ enum ClientToken {
                         + "pass --api-token or BATON_API_TOKEN to authenticate there" : nil)
         }
         guard let data = FileManager.default.contents(atPath: file) else {
-            if let dataDirectory {
+            if dataDirectory != nil {
                 throw ValidationError("BATON_DATA / --data: no token file at \(file) (the directory given to `baton up --data`)")
             }
             return Resolution(token: nil)

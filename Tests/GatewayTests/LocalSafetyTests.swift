@@ -89,9 +89,12 @@ struct LocalSafetyTests {
     func sameOriginServed(headers: [String: String]) async throws {
         let fixture = try GatewayFixture(token: nil)
         try await fixture.test { client in
-            #expect(try await client.send(.post, "/v1/jobs", json: Specs.every("j"), token: nil, headers: headers).status == .created)
-            #expect(try await client.send(.post, "/v1/jobs/j/pause", token: nil, headers: headers).string("state") == "paused")
-            #expect(try await client.send(.delete, "/v1/jobs/j", token: nil, headers: headers).status == .noContent)
+            let created = try await client.send(.post, "/v1/jobs", json: Specs.every("j"), token: nil, headers: headers)
+            #expect(created.status == .created)
+            let paused = try await client.send(.post, "/v1/jobs/j/pause", token: nil, headers: headers)
+            #expect(paused.string("state") == "paused")
+            let deleted = try await client.send(.delete, "/v1/jobs/j", token: nil, headers: headers)
+            #expect(deleted.status == .noContent)
         }
     }
 

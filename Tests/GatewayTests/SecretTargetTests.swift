@@ -90,7 +90,7 @@ struct SecretTargetTests {
     @Test("a command keeps masked env secrets only while argv[0] is unchanged")
     func commandProgram() async throws {
         let fixture = try GatewayFixture(allowCommands: true)
-        func spec(_ program: String, _ token: String) -> String {
+        @Sendable func spec(_ program: String, _ token: String) -> String {
             #"{"name": "c", "schedule": {"every": "60s"}, "action": {"command": {"argv": ["\#(program)", "--flag"], "env": {"API_TOKEN": "\#(token)", "MODE": "x"}}}}"#
         }
         try await fixture.test { client in

@@ -10,7 +10,7 @@ public enum ActionTarget: Sendable, Hashable {
     case program(String)
     /// An action with no secrets to send (noop), or an HTTP URL that does not parse: never the same as
     /// another target, not even itself, so nothing stored is handed to it.
-    case none
+    case nowhere
 
     public init(_ action: Action) {
         switch action {
@@ -18,24 +18,24 @@ public enum ActionTarget: Sendable, Hashable {
             guard let components = URLComponents(string: http.url), let scheme = components.scheme?.lowercased(),
                 let host = components.host?.lowercased(), !host.isEmpty
             else {
-                self = .none
+                self = .nowhere
                 return
             }
             let defaultPort = ["http": 80, "https": 443][scheme]
             guard let port = components.port ?? defaultPort else {
-                self = .none
+                self = .nowhere
                 return
             }
             self = .origin(scheme: scheme, host: host, port: port)
         case .command(let command):
-            self = command.argv.first.map(ActionTarget.program) ?? .none
+            self = command.argv.first.map(ActionTarget.program) ?? .nowhere
         case .noop:
-            self = .none
+            self = .nowhere
         }
     }
 
     /// Whether a secret stored for `self` may be sent to `other`.
     public func mayReceiveSecrets(of other: ActionTarget) -> Bool {
-        self != .none && self == other
+        self != .nowhere && self == other
     }
 }

@@ -35,11 +35,10 @@ struct SameOriginMiddleware<Context: RequestContext>: RouterMiddleware {
     /// scheme itself is not compared, because TLS may end at a proxy in front of the gateway.
     static func origin(_ origin: String, isSameAs target: Authority) -> Bool {
         let lowered = origin.lowercased()
-        let defaults = ["http://": 80, "https://": 443]
-        guard let (prefix, defaultPort) = defaults.first(where: { lowered.hasPrefix($0.key) }).map({ ($0.key, $0.value) }),
-            let authority = Authority(String(lowered.dropFirst(prefix.count))), authority.host == target.host
+        let schemes: [(prefix: String, defaultPort: Int)] = [("http://", 80), ("https://", 443)]
+        guard let scheme = schemes.first(where: { lowered.hasPrefix($0.prefix) }),
+            let authority = Authority(String(lowered.dropFirst(scheme.prefix.count))), authority.host == target.host
         else { return false }
-        let originPort = authority.port ?? defaultPort
-        return originPort == (target.port ?? defaultPort)
+        return (authority.port ?? scheme.defaultPort) == (target.port ?? scheme.defaultPort)
     }
 }
