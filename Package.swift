@@ -101,6 +101,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict),
+        // The `baton` command's own logic (token file, client credentials), through `@testable import baton`.
+        .testTarget(name: "BatonCLITests", dependencies: ["baton", "BatonTestSupport"], swiftSettings: strict),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "BatonCore"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
         .testTarget(

@@ -48,6 +48,8 @@ public protocol NodeStore: Sendable {
     func remove(scheduler id: String) async throws(StoreError)
     /// Executors and schedulers seen since `since`.
     func executors(seenSince since: Timestamp) async throws(StoreError) -> [ExecutorNode]
+    /// One page of the executors seen since `since`, by id, starting after the id `cursor`.
+    func executors(seenSince since: Timestamp, limit: Int, after cursor: String?) async throws(StoreError) -> Page<ExecutorNode>
     func schedulers(seenSince since: Timestamp) async throws(StoreError) -> [SchedulerNode]
     /// Forgets nodes not seen since `cutoff`.
     func forget(notSeenSince cutoff: Timestamp) async throws(StoreError) -> Int
@@ -111,14 +113,35 @@ public struct SQLiteNodeStore: NodeStore {
             try await database.pool.read { db in
                 try Row.fetchAll(
                     db, sql: "SELECT * FROM executor_node WHERE last_seen >= ? ORDER BY id", arguments: [since.milliseconds]
-                ).map { row in
-                    ExecutorNode(
-                        id: row["id"], host: row["host"], pid: row["pid"], capacity: row["capacity"], inFlight: row["in_flight"],
-                        queues: (row["queues"] as String).split(separator: ",").map(String.init), version: row["version"],
-                        startedAt: row.requiredTimestamp("started_at"), lastSeen: row.requiredTimestamp("last_seen"))
-                }
+                ).map(Self.executor)
             }
         }
+    }
+
+    public func executors(seenSince since: Timestamp, limit: Int, after cursor: String?) async throws(StoreError) -> Page<ExecutorNode> {
+        try await StoreError.mapping("list executors") {
+            try await database.pool.read { db in
+                // Keyset on the primary key, like the other lists: a page never repeats or skips an executor
+                // that stays live while a client pages through.
+                var nodes = try Row.fetchAll(
+                    db, sql: "SELECT * FROM executor_node WHERE last_seen >= ? AND id > ? ORDER BY id LIMIT ?",
+                    arguments: [since.milliseconds, cursor ?? "", limit + 1]
+                ).map(Self.executor)
+                var next: String?
+                if nodes.count > limit {
+                    nodes.removeLast()
+                    next = nodes.last?.id
+                }
+                return Page(items: nodes, nextCursor: next)
+            }
+        }
+    }
+
+    static func executor(_ row: Row) -> ExecutorNode {
+        ExecutorNode(
+            id: row["id"], host: row["host"], pid: row["pid"], capacity: row["capacity"], inFlight: row["in_flight"],
+            queues: (row["queues"] as String).split(separator: ",").map(String.init), version: row["version"],
+            startedAt: row.requiredTimestamp("started_at"), lastSeen: row.requiredTimestamp("last_seen"))
     }
 
     public func schedulers(seenSince since: Timestamp) async throws(StoreError) -> [SchedulerNode] {

@@ -45,7 +45,7 @@ struct GatewayDependencies: Sendable {
 
 /// The router with its middleware, outermost first: metrics (sees every final status), request id,
 /// problem mapping (nothing below it reaches the client as anything but problem+json), Host check on
-/// loopback binds, bearer auth, body rules. Middleware must be added before the routes it wraps.
+/// loopback binds, the same-origin rule for unsafe methods, bearer auth, body and content-type rules. Middleware must be added before the routes it wraps.
 func buildRouter(
     _ dependencies: GatewayDependencies, configuration: GatewayConfiguration, routes: RouteTable
 ) -> Router<BasicRequestContext> {
@@ -56,6 +56,7 @@ func buildRouter(
     if configuration.bind.isLoopback {
         router.add(middleware: HostCheckMiddleware())
     }
+    router.add(middleware: SameOriginMiddleware())
     if let token = configuration.apiToken {
         router.add(middleware: AuthMiddleware(token: token))
     }

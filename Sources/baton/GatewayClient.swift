@@ -1,15 +1,22 @@
 import ArgumentParser
 import Foundation
+import Gateway
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
-/// Where `baton jobs` and `baton tickets` find the gateway: `--url` or `BATON_URL`
-/// (default http://127.0.0.1:8080) and `BATON_API_TOKEN`, else the token `baton up` wrote to `./.baton/token`.
+/// Where `baton jobs` and `baton tickets` find the gateway: `--url` or `BATON_URL` (default
+/// http://127.0.0.1:8080), and its token (``ClientToken``).
 struct ClientOptions: ParsableArguments {
     @Option(help: "Gateway URL (env BATON_URL, default http://127.0.0.1:8080).")
     var url: String?
+
+    @Option(name: .customLong("api-token"), help: "Bearer token, sent to any --url (env BATON_API_TOKEN).")
+    var apiToken: String?
+
+    @Option(help: "The data directory of `baton up`, whose token file is used for a loopback --url (env BATON_DATA, default ./.baton).")
+    var data: String?
 
     @Flag(help: "Print the API's JSON instead of a table.")
     var json = false
@@ -19,12 +26,49 @@ struct ClientOptions: ParsableArguments {
         guard let base = URL(string: text), let scheme = base.scheme, ["http", "https"].contains(scheme), base.host != nil else {
             throw ValidationError("BATON_URL / --url: \"\(text)\" is not an http(s) URL")
         }
-        var token = Settings.optionalString(nil, env: "BATON_API_TOKEN")
-        if token == nil, let data = FileManager.default.contents(atPath: ".baton/token") {
-            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            token = text.isEmpty ? nil : text
+        let resolution = try ClientToken.resolve(
+            for: base, explicit: Settings.optionalString(apiToken, env: "BATON_API_TOKEN"),
+            dataDirectory: Settings.optionalString(data, env: "BATON_DATA"))
+        if let notice = resolution.notice { FileHandle.standardError.write(Data("note: \(notice)\n".utf8)) }
+        return GatewayClient(base: base, token: resolution.token)
+    }
+}
+
+/// Which token the client sends. A token given explicitly (`--api-token`, `BATON_API_TOKEN`) goes to
+/// whatever URL the user named. The token file `baton up` writes (`DATA/token`, `--data` / `BATON_DATA`,
+/// default `./.baton`) is a local gateway's credential: it is sent only to a loopback URL, so a `--url`
+/// pointing elsewhere (a typo, a hostile link in a script) never receives it.
+enum ClientToken {
+    struct Resolution: Equatable {
+        var token: String?
+        /// Said on stderr: why a token file that exists was not used.
+        var notice: String?
+    }
+
+    static let defaultDataDirectory = "./.baton"
+
+    /// - Parameter dataDirectory: `--data` / `BATON_DATA` when given; a named directory without a token
+    ///   file is a usage error, while the default directory may simply not exist.
+    static func resolve(for base: URL, explicit: String?, dataDirectory: String?) throws -> Resolution {
+        if let explicit { return Resolution(token: explicit) }
+        let file = URL(fileURLWithPath: dataDirectory ?? defaultDataDirectory).appendingPathComponent("token").path
+        let host = base.host ?? ""
+        guard ListenAddress.isLoopback(host: host) else {
+            let exists = FileManager.default.fileExists(atPath: file)
+            return Resolution(
+                token: nil,
+                notice: exists
+                    ? "not sending the token in \(file) to \(host), which is not a loopback address; "
+                        + "pass --api-token or BATON_API_TOKEN to authenticate there" : nil)
         }
-        return GatewayClient(base: base, token: token)
+        guard let data = FileManager.default.contents(atPath: file) else {
+            if dataDirectory != nil {
+                throw ValidationError("BATON_DATA / --data: no token file at \(file) (the directory given to `baton up --data`)")
+            }
+            return Resolution(token: nil)
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return Resolution(token: token.isEmpty ? nil : token)
     }
 }
 
@@ -63,8 +107,9 @@ struct GatewayClient: Sendable {
         request.httpMethod = method
         request.timeoutInterval = 30
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        if let body {
-            request.httpBody = body
+        if let body { request.httpBody = body }
+        // The gateway refuses any unsafe method without a JSON content type, body or not (API.md "Bodies").
+        if body != nil || !["GET", "HEAD", "OPTIONS"].contains(method) {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }

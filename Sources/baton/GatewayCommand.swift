@@ -15,6 +15,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("http-bind"), help: "host:port to listen on (env BATON_HTTP_BIND, default 127.0.0.1:8080).")
     var httpBind: String?
 
+    @Option(
+        name: .customLong("api-token"),
+        help: "Bearer token required on everything but /healthz and /readyz (env BATON_API_TOKEN, default none: loopback binds only; the env var keeps it out of `ps`).")
+    var apiToken: String?
+
     @Option(help: "Comma list of scheduler endpoints told about manual triggers (env BATON_SCHEDULERS, default tcp://127.0.0.1:7710).")
     var schedulers: String?
 
@@ -32,7 +37,7 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         let configuration = GatewayConfiguration(
             bind: bind,
-            apiToken: Settings.optionalString(nil, env: "BATON_API_TOKEN"),
+            apiToken: Settings.optionalString(apiToken, env: "BATON_API_TOKEN"),
             schedulers: Settings.list(schedulers, env: "BATON_SCHEDULERS", default: ["tcp://127.0.0.1:7710"]),
             allowCommands: try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false),
             store: try common.storeConfiguration())

@@ -80,14 +80,15 @@ struct Reply: Sendable {
 }
 
 extension TestClientProtocol {
-    /// Sends a request as a well-behaved client would: with the token and, for a body, JSON content type.
+    /// Sends a request as a well-behaved client would: with the token and, for a body or an unsafe method,
+    /// a JSON content type (`jsonContentType: false` leaves it out; `headers` override either).
     func send(
         _ method: HTTPRequest.Method, _ uri: String, json body: String? = nil, token: String? = GatewayFixture.token,
-        headers extra: [String: String] = [:]
+        headers extra: [String: String] = [:], jsonContentType: Bool = true
     ) async throws -> Reply {
         var headers = HTTPFields()
         if let token { headers[.authorization] = "Bearer \(token)" }
-        if body != nil { headers[.contentType] = "application/json" }
+        if jsonContentType, body != nil || ![.get, .head, .options].contains(method) { headers[.contentType] = "application/json" }
         for (name, value) in extra { headers[HTTPField.Name(name)!] = value }
         let response = try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
         return Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))

@@ -22,4 +22,18 @@ struct OpenAPICoverageTests {
         #expect(registered.subtracting(documented).isEmpty, "registered but not documented: \(registered.subtracting(documented).sorted())")
         #expect(documented.subtracting(registered).isEmpty, "documented but not registered: \(documented.subtracting(registered).sorted())")
     }
+
+    @Test("every list endpoint documents limit and cursor (CONTRACT §9)")
+    func listsArePaginated() async throws {
+        let fixture = try GatewayFixture()
+        let document = try await fixture.test { client in try await client.send(.get, "/openapi.json") }
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        let lists = ["/v1/jobs", "/v1/tickets", "/v1/executors"]
+        for path in lists {
+            let get = try #require(paths[path]?["get"] as? [String: Any], "\(path)")
+            let references = (get["parameters"] as? [[String: Any]] ?? []).compactMap { $0["$ref"] as? String }
+            #expect(references.contains("#/components/parameters/limit"), "\(path)")
+            #expect(references.contains("#/components/parameters/cursor"), "\(path)")
+        }
+    }
 }

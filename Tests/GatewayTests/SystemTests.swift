@@ -60,6 +60,39 @@ struct SystemTests {
         }
     }
 
+    @Test("executors are keyset-paginated by id with limit and cursor")
+    func executorPages() async throws {
+        let fixture = try GatewayFixture()
+        let t0 = GatewayFixture.t0
+        try await fixture.test { client in
+            let nodes = SQLiteNodeStore(try fixture.database())
+            for id in ["exec-c", "exec-a", "exec-b"] {
+                try await nodes.heartbeat(
+                    executor: ExecutorNode(
+                        id: id, host: "h", pid: 1, capacity: 4, inFlight: 0, queues: ["default"], version: "0.1.0",
+                        startedAt: t0, lastSeen: t0))
+            }
+            var seen: [String] = []
+            var cursor: String?
+            for _ in 0..<4 {
+                let reply = try await client.send(.get, "/v1/executors?limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                #expect(reply.status == .ok)
+                #expect(reply.items.count == 1)
+                seen += reply.items.compactMap { $0["id"] as? String }
+                cursor = reply.string("nextCursor")
+                if cursor == nil { break }
+            }
+            #expect(seen == ["exec-a", "exec-b", "exec-c"])
+            #expect(cursor == nil)
+            let two = try await client.send(.get, "/v1/executors?limit=2")
+            #expect(two.items.count == 2)
+            #expect(two.string("nextCursor") == "exec-b")
+            #expect(try await client.send(.get, "/v1/executors").string("nextCursor") == nil)
+            #expect(try await client.send(.get, "/v1/executors?limit=0").errorFields == ["limit"])
+            #expect(try await client.send(.get, "/v1/executors?limit=1001").status == .unprocessableContent)
+        }
+    }
+
     @Test("scheduler shows the unexpired lease holder as leader and other live schedulers as standbys")
     func scheduler() async throws {
         let fixture = try GatewayFixture()

@@ -81,7 +81,9 @@ struct JobController<Context: RequestContext> {
         return try Self.jobResponse(job, status: created ? .created : .ok, location: created)
     }
 
-    /// RFC 7396 merge patch onto the stored spec (secrets unmasked), then full validation.
+    /// RFC 7396 merge patch onto the stored spec as GET shows it (secrets masked), then full validation and
+    /// the PUT rule for masked secrets: a patch that moves the action to another target must give its
+    /// secrets again, instead of silently carrying the stored ones along.
     /// Without `If-Match` the write is still conditional on the revision that was read, retried on a race,
     /// so two concurrent patches never lose each other's changes.
     @Sendable func patch(_ request: Request, context: Context) async throws -> Response {
@@ -90,7 +92,7 @@ struct JobController<Context: RequestContext> {
         let patch = try await request.jsonBody()
         for _ in 0..<5 {
             let stored = try await existing(context)
-            let merged = try Self.tree(of: stored.spec).merging(patch: patch)
+            let merged = try Self.tree(of: stored.spec.redacted).merging(patch: patch)
             var extra: [FieldIssue] = []
             if case .object(let members) = merged, members["name"] != .string(name) {
                 extra.append(FieldIssue(field: "name", message: "cannot be changed; create a new job instead"))

@@ -56,15 +56,19 @@ struct SystemController<Context: RequestContext> {
         var lastSeen: Timestamp
     }
 
+    /// Live executors by id, keyset-paginated like every list (`limit`, `cursor`).
     @Sendable func executors(_ request: Request, context: Context) async throws -> Response {
+        var query = QueryReader(request)
+        let limit = query.integer("limit", default: 100, in: 1...1000)
+        try query.check()
         let since = dependencies.clock.now() - dependencies.nodeLiveness
-        let nodes = try await dependencies.nodes.executors(seenSince: since)
-        let items = nodes.map {
+        let page = try await dependencies.nodes.executors(seenSince: since, limit: limit, after: query["cursor"])
+        let items = page.items.map {
             ExecutorResource(
                 id: $0.id, host: $0.host, pid: $0.pid, capacity: $0.capacity, inFlight: $0.inFlight, queues: $0.queues,
                 version: $0.version, startedAt: $0.startedAt, lastSeen: $0.lastSeen)
         }
-        return try JSONBody.response(ListResource(items: items, nextCursor: nil))
+        return try JSONBody.response(ListResource(items: items, nextCursor: page.nextCursor))
     }
 
     struct LeaderResource: Encodable {

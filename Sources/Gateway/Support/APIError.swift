@@ -14,6 +14,7 @@ public struct APIError: Error, Sendable, Equatable {
         case malformedRequest = "malformed-request"
         case unauthorized
         case forbiddenHost = "forbidden-host"
+        case crossSite = "cross-site"
         case notFound = "not-found"
         case methodNotAllowed = "method-not-allowed"
         case conflict
@@ -29,6 +30,7 @@ public struct APIError: Error, Sendable, Equatable {
             case .malformedRequest: .badRequest
             case .unauthorized: .unauthorized
             case .forbiddenHost: .forbidden
+            case .crossSite: .forbidden
             case .notFound: .notFound
             case .methodNotAllowed: .methodNotAllowed
             case .conflict: .conflict
@@ -46,6 +48,7 @@ public struct APIError: Error, Sendable, Equatable {
             case .malformedRequest: "Malformed request"
             case .unauthorized: "Missing or wrong API token"
             case .forbiddenHost: "Host not allowed"
+            case .crossSite: "Cross-site request refused"
             case .notFound: "Not found"
             case .methodNotAllowed: "Method not allowed"
             case .conflict: "Conflict"

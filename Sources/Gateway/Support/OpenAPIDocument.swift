@@ -8,7 +8,7 @@ enum OpenAPIDocument {
   "info": {
     "title": "Baton Gateway API",
     "version": "1.0.0",
-    "description": "Jobs, tickets and cluster state of a Baton scheduler. JSON, camelCase, times in RFC 3339 UTC. Errors are RFC 9457 application/problem+json."
+    "description": "Jobs, tickets and cluster state of a Baton scheduler. JSON, camelCase, times in RFC 3339 UTC. Errors are RFC 9457 application/problem+json. Unsafe methods (POST, PUT, PATCH, DELETE) must send Content-Type: application/json, with a body or without (415), and must not come from another origin per Sec-Fetch-Site or Origin (403 cross-site)."
   },
   "security": [{"bearer": []}],
   "paths": {
@@ -127,7 +127,11 @@ enum OpenAPIDocument {
       "post": {"summary": "Cancel a pending or retrying ticket, or ask a running one to stop", "responses": {"200": {"description": "Ticket", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ticket"}}}}, "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}}}
     },
     "/v1/executors": {
-      "get": {"summary": "Executors seen in the last 30 s", "responses": {"200": {"description": "Executors", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExecutorList"}}}}}}
+      "get": {
+        "summary": "Executors seen in the last 30 s, by id",
+        "parameters": [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/cursor"}],
+        "responses": {"200": {"description": "A page of executors", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExecutorList"}}}}, "422": {"$ref": "#/components/responses/Problem"}}
+      }
     },
     "/v1/scheduler": {
       "get": {"summary": "Leader, standbys and tick lag", "responses": {"200": {"description": "Scheduler view", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SchedulerView"}}}}}}

@@ -65,7 +65,8 @@ struct GatewayBench: AsyncParsableCommand {
         guard up else { throw BenchFailure("the gateway did not answer /healthz within 30 s") }
 
         let script = cluster.directory.appendingPathComponent("trigger.lua")
-        try Data(#"wrk.method = "POST""#.utf8).write(to: script)
+        // Bodyless, but every unsafe request must say JSON (API.md "Bodies").
+        try Data(#"wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json""#.utf8).write(to: script)
         let get = try runWrk(url: base + "/v1/jobs/bench-job", token: token, script: nil)
         let trigger = try runWrk(url: base + "/v1/jobs/bench-job/trigger", token: token, script: script.path)
         let triggered = try await SQLiteBenchmarkStore(database).census().total

@@ -16,8 +16,8 @@ struct Up: AsyncParsableCommand {
     @Option(help: "How many executors to start.")
     var executors = 2
 
-    @Option(help: "Directory for the database, the API token and nothing else.")
-    var data = "./.baton"
+    @Option(help: "Directory for the database, the API token and nothing else (env BATON_DATA, default ./.baton).")
+    var data: String?
 
     @Option(help: "Gateway HTTP port on 127.0.0.1.")
     var port = 8080
@@ -36,12 +36,22 @@ struct Up: AsyncParsableCommand {
     func run() async throws {
         let common = try CommonOptions.parse(logLevel.map { ["--log-level", $0] } ?? [])
         let logger = try common.logger(role: "up")
-        let directory = URL(fileURLWithPath: data).standardizedFileURL
+        let directory = URL(fileURLWithPath: Settings.string(data, env: "BATON_DATA", default: "./.baton")).standardizedFileURL
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let databasePath = directory.appendingPathComponent("baton.sqlite").path
         let database = try BatonDatabase(StoreConfiguration(path: databasePath))
         try database.migrate()
-        let token = try Self.token(in: directory)
+        let tokenPath = directory.appendingPathComponent("token").path
+        let loaded: TokenFile.Loaded
+        do {
+            loaded = try TokenFile.load(orCreateAt: tokenPath)
+        } catch {
+            throw ValidationError("--data / BATON_DATA: \(error.description)")
+        }
+        if let reason = loaded.replaced {
+            logger.warning("wrote a new API token", metadata: ["file": "\(tokenPath)", "reason": "\(reason)"])
+        }
+        let token = loaded.token
         let dispatchPort = Self.availablePort(preferring: 7710)
         let apiURL = "http://127.0.0.1:\(port)"
 
@@ -69,7 +79,8 @@ struct Up: AsyncParsableCommand {
             """
             Baton is starting: 1 scheduler, \(executors) executor\(executors == 1 ? "" : "s"), the gateway.
               database   \(databasePath)
-              API        \(apiURL)   (token in \(directory.appendingPathComponent("token").path))
+              API        \(apiURL)   (token in \(tokenPath), mode 0600)
+              CLI        \(Self.shellQuoted(CommandLine.arguments[0])) jobs list --url \(apiURL) --data \(Self.shellQuoted(directory.path))
               add a job  curl -H "Authorization: Bearer \(token)" -H 'Content-Type: application/json' \\
                            -d '{"name":"hello","schedule":{"every":"10s"},"action":{"noop":{}}}' \(apiURL)/v1/jobs
             Press Ctrl-C to stop.
@@ -80,21 +91,11 @@ struct Up: AsyncParsableCommand {
         print("Baton stopped.")
     }
 
-    /// The API token: reused from `DATA/token` if present, otherwise 32 random bytes as hex, written with mode 0600.
-    static func token(in directory: URL) throws -> String {
-        let file = directory.appendingPathComponent("token")
-        if let existing = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-            !existing.isEmpty
-        {
-            return existing
-        }
-        var generator = SystemRandomNumberGenerator()
-        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        guard FileManager.default.createFile(atPath: file.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        else {
-            throw ValidationError("cannot write \(file.path)")
-        }
-        return token
+    /// `text` as one shell word, so the printed command runs as shown.
+    static func shellQuoted(_ text: String) -> String {
+        let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:=@")
+        let plain = !text.isEmpty && text.unicodeScalars.allSatisfy(safe.contains)
+        return plain ? text : "'" + text.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
     }
 
     /// `preferred` if nothing listens there, else a free ephemeral port.
