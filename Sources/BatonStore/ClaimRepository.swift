@@ -48,8 +48,14 @@ public struct Completion: Sendable, Equatable {
     public var status: Int?
     public var output: String?
     public var retry: RetryPolicy
+    /// The job's name, for metrics with a job label; not written.
+    public var job: String?
 
-    public init(id: TicketID, token: ClaimToken, outcome: AttemptOutcome, status: Int? = nil, output: String? = nil, retry: RetryPolicy) {
+    public init(
+        id: TicketID, token: ClaimToken, outcome: AttemptOutcome, status: Int? = nil, output: String? = nil, retry: RetryPolicy,
+        job: String? = nil
+    ) {
+        self.job = job
         self.id = id
         self.token = token
         self.outcome = outcome

@@ -44,6 +44,7 @@ struct SchedulerCommand: AsyncParsableCommand {
         configuration.redeliverAfter = try Settings.span(redeliverAfter, env: "BATON_REDELIVER_AFTER", default: .seconds(2))
         configuration.retention = try Settings.span(retention, env: "BATON_RETENTION", default: .days(30))
         configuration.historyPerJob = try Settings.int(historyPerJob, env: "BATON_HISTORY_PER_JOB", default: 1000, in: 1...1_000_000)
+        configuration.metricsJobLabels = try metrics.jobLabels()
         let problems = configuration.validate()
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
 
