@@ -229,6 +229,14 @@ public struct SQLiteBenchmarkStore: Sendable {
         }
     }
 
+    /// Checkpoints and truncates the WAL, as the leader's background checkpointer would have by now, so the first
+    /// measured commit does not pay for the seeding's checkpoint.
+    public func checkpoint() async throws(StoreError) {
+        try await StoreError.mapping("checkpoint") {
+            try await database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        }
+    }
+
     /// How long the per-job cap held the write lock before it was made incremental: one transaction grouping every
     /// ticket by job, then deleting beyond the newest `perJob` of each crowded job. Rolled back, so the data stays
     /// for the incremental pass to be measured on.

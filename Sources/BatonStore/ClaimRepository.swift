@@ -63,6 +63,13 @@ public struct Completion: Sendable, Equatable {
         self.output = output
         self.retry = retry
     }
+
+    /// What is written: the job name rides along for metrics only, so two completions that write the same thing
+    /// are equal whether or not it was filled in.
+    public static func == (lhs: Completion, rhs: Completion) -> Bool {
+        lhs.id == rhs.id && lhs.token == rhs.token && lhs.outcome == rhs.outcome && lhs.status == rhs.status
+            && lhs.output == rhs.output && lhs.retry == rhs.retry
+    }
 }
 
 public enum HeartbeatResult: Sendable, Equatable {

@@ -10,12 +10,13 @@ public struct RetentionRules: Sendable, Equatable {
     /// Tickets kept per job, newest slots first; older finished ones go.
     public var perJob: Int
     /// Rows one write transaction may delete. Deleting a ticket touches its row, its attempts and nine index
-    /// entries; 500 of them hold the write lock a few milliseconds (Docs/Benchmarks.md, "History retention").
+    /// entries, tens of microseconds each; 200 of them keep the write lock well under 10 ms (Docs/Benchmarks.md,
+    /// `purge`).
     public var batch: Int
     /// Jobs examined per step of the per-job cap (their counts are read without the write lock).
     public var jobsPerStep: Int
 
-    public init(retention: TimeSpan, perJob: Int, batch: Int = 500, jobsPerStep: Int = 200) {
+    public init(retention: TimeSpan, perJob: Int, batch: Int = 200, jobsPerStep: Int = 200) {
         self.retention = retention
         self.perJob = perJob
         self.batch = batch

@@ -50,6 +50,7 @@ struct PurgeBench: AsyncParsableCommand {
                 return copy
             }, now: now)
         try await bench.fillHistory(ids, perJob: historyPerJob + 1, now: now)
+        try await bench.checkpoint()
         let tickets = jobs * (historyPerJob + 1)
         if !options.json {
             print("purge: \(jobs) jobs, \(tickets) finished tickets written in \(String(format: "%.1f", (ContinuousClock.now - seedStart).seconds)) s")
@@ -59,6 +60,7 @@ struct PurgeBench: AsyncParsableCommand {
         var summary: [String] = []
         if legacy {
             let (took, deleted) = try await bench.legacyPerJobPurge(perJob: historyPerJob)
+            try await bench.checkpoint()
             let ms = (took.seconds * 10_000).rounded() / 10
             figures["legacyWriteLockMs"] = ms
             summary.append("  before (one transaction, GROUP BY job_id): held the write lock \(ms) ms, deleting \(deleted)")
