@@ -103,7 +103,14 @@ let package = Package(
             swiftSettings: strict),
         // The `baton` command's own logic (token file, client credentials), through `@testable import baton`.
         .testTarget(name: "BatonCLITests", dependencies: ["baton", "BatonTestSupport"], swiftSettings: strict),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "BatonCore"], swiftSettings: strict),
+        .testTarget(
+            name: "SchedulerTests",
+            dependencies: [
+                "Scheduler", "BatonCore", "BatonStore",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
         .testTarget(
             name: "ExecutorTests",
@@ -111,6 +118,8 @@ let package = Package(
                 "Executor", "BatonCore", "BatonStore", "ZeroMQ", "BatonTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),

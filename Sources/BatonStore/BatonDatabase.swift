@@ -18,10 +18,13 @@ public final class BatonDatabase: Sendable {
         self.configuration = configuration
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            // A new directory is the owner's alone too (it may also hold the API token).
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw StoreError(.unavailable, "cannot create \(directory.path): \(error.localizedDescription)")
         }
+        try OwnerOnly.prepareDatabaseFiles(configuration.path)
         var config = Configuration()
         config.busyMode = .callback(BatonDatabase.busyHandler(timeout: configuration.busyTimeout))
         config.maximumReaderCount = 4
@@ -49,7 +52,7 @@ public final class BatonDatabase: Sendable {
     /// Creates or upgrades the schema. Safe when many processes start at once.
     public func migrate() throws(StoreError) {
         let lockPath = configuration.path + ".migrate-lock"
-        let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError(.unavailable, "cannot open \(lockPath): errno \(errno)") }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {
@@ -74,12 +77,21 @@ public final class BatonDatabase: Sendable {
         }
     }
 
-    /// A consistent online copy of the file (`VACUUM INTO`), for backups.
+    /// A consistent online copy of the file (`VACUUM INTO`), for backups, readable by the owner only.
+    /// `path` must not exist yet.
     public func backup(to path: String) async throws(StoreError) {
-        try await StoreError.mapping("backup") {
-            try await pool.writeWithoutTransaction { db in
-                try db.execute(sql: "VACUUM INTO ?", arguments: [path])
+        // VACUUM INTO fills an empty file it is given, keeping its mode; creating it here, exclusively and 0600,
+        // means the copy of every job's secrets is never readable by others, whatever the umask.
+        try OwnerOnly.createEmpty(path)
+        do {
+            try await StoreError.mapping("backup") {
+                try await pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "VACUUM INTO ?", arguments: [path])
+                }
             }
+        } catch {
+            unlink(path)  // an empty or partial copy must not pass for a backup
+            throw StoreError(translating: error, operation: "backup")
         }
     }
 
@@ -94,6 +106,37 @@ public final class BatonDatabase: Sendable {
             usleep(tries < fastTries ? UInt32.random(in: 50...200) : 1000)
             return true
         }
+    }
+}
+
+/// The database holds job secrets (headers, env), so its files are the owner's alone (mode 0600).
+enum OwnerOnly {
+    static let mode: mode_t = 0o600
+
+    /// Creates the database file 0600 before SQLite opens it. SQLite gives the `-wal` and `-shm` files the main
+    /// file's mode, so they follow. Files left readable by an older version are narrowed to 0600.
+    static func prepareDatabaseFiles(_ path: String) throws(StoreError) {
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw StoreError(.unavailable, "cannot create \(path): errno \(errno)") }
+        close(fd)
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            // Only ours to narrow; a file another user owns is left for the operator (and SQLite says so if it cannot open it).
+            guard stat(file, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o077 != 0 else { continue }
+            _ = chmod(file, mode)
+        }
+    }
+
+    /// A new empty file, 0600, that must not exist yet.
+    static func createEmpty(_ path: String) throws(StoreError) {
+        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            let code = errno
+            throw StoreError(
+                code == EEXIST ? .conflict : .unavailable,
+                code == EEXIST ? "\(path) already exists" : "cannot create \(path): errno \(code)")
+        }
+        close(fd)
     }
 }
 

@@ -202,4 +202,65 @@ public struct SQLiteBenchmarkStore: Sendable {
             }
         }
     }
+
+    /// Gives every job `perJob` finished (succeeded) tickets, one slot a minute back from `now`, as the leader and
+    /// executors would have left them: the same insert, so every index is maintained. `batch` tickets per transaction.
+    public func fillHistory(_ jobs: [JobID], perJob: Int, now: Timestamp, batch: Int = 20_000) async throws(StoreError) {
+        var start = 0
+        let perTransaction = max(1, batch / max(1, perJob))
+        while start < jobs.count {
+            let chunk = Array(jobs[start..<min(jobs.count, start + perTransaction)])
+            try await StoreError.mapping("fill history") {
+                try await database.pool.write { db in
+                    for id in chunk {
+                        guard let job = try JobRows.byID(db, id) else { throw StoreError(.notFound, "no job \(id)") }
+                        let owner = TicketRows.Owner(job)
+                        for index in 0..<perJob {
+                            let slot = now - .minutes(Int64(perJob - index))
+                            _ = try TicketRows.insert(
+                                db, id: TicketID.scheduled(job: id, slot: slot), owner: owner, slot: slot, manual: false,
+                                idempotencyKey: nil, state: .succeeded, reason: nil, detail: nil, epoch: 1, notBefore: slot,
+                                deadline: nil, deadlineIfNewer: false, serialized: false, now: slot)
+                        }
+                    }
+                }
+            }
+            start += chunk.count
+        }
+    }
+
+    /// Checkpoints and truncates the WAL, as the leader's background checkpointer would have by now, so the first
+    /// measured commit does not pay for the seeding's checkpoint.
+    public func checkpoint() async throws(StoreError) {
+        try await StoreError.mapping("checkpoint") {
+            try await database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        }
+    }
+
+    /// How long the per-job cap held the write lock before it was made incremental: one transaction grouping every
+    /// ticket by job, then deleting beyond the newest `perJob` of each crowded job. Rolled back, so the data stays
+    /// for the incremental pass to be measured on.
+    public func legacyPerJobPurge(perJob: Int) async throws(StoreError) -> (duration: Duration, deleted: Int) {
+        try await StoreError.mapping("legacy purge") {
+            try await database.pool.writeWithoutTransaction { db in
+                var deleted = 0
+                let start = ContinuousClock.now
+                try db.inTransaction(.immediate) {
+                    let crowded = try String.fetchAll(
+                        db, sql: "SELECT job_id FROM ticket GROUP BY job_id HAVING COUNT(*) > ?", arguments: [perJob])
+                    for jobID in crowded {
+                        try db.execute(
+                            sql: """
+                                DELETE FROM ticket WHERE job_id = ? AND finished_at IS NOT NULL AND seq < (
+                                    SELECT seq FROM ticket WHERE job_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
+                                """,
+                            arguments: [jobID, jobID, perJob - 1])
+                        deleted += db.changesCount
+                    }
+                    return .rollback
+                }
+                return (ContinuousClock.now - start, deleted)
+            }
+        }
+    }
 }

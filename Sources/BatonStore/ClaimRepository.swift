@@ -48,14 +48,27 @@ public struct Completion: Sendable, Equatable {
     public var status: Int?
     public var output: String?
     public var retry: RetryPolicy
+    /// The job's name, for metrics with a job label; not written.
+    public var job: String?
 
-    public init(id: TicketID, token: ClaimToken, outcome: AttemptOutcome, status: Int? = nil, output: String? = nil, retry: RetryPolicy) {
+    public init(
+        id: TicketID, token: ClaimToken, outcome: AttemptOutcome, status: Int? = nil, output: String? = nil, retry: RetryPolicy,
+        job: String? = nil
+    ) {
+        self.job = job
         self.id = id
         self.token = token
         self.outcome = outcome
         self.status = status
         self.output = output
         self.retry = retry
+    }
+
+    /// What is written: the job name rides along for metrics only, so two completions that write the same thing
+    /// are equal whether or not it was filled in.
+    public static func == (lhs: Completion, rhs: Completion) -> Bool {
+        lhs.id == rhs.id && lhs.token == rhs.token && lhs.outcome == rhs.outcome && lhs.status == rhs.status
+            && lhs.output == rhs.output && lhs.retry == rhs.retry
     }
 }
 

@@ -156,6 +156,17 @@ enum Migrations {
                     DROP INDEX ticket_unfinished_job;
                     """)
         }
+        // A catch-up after a downtime too long to count in one tick (more than 100,000 missed slots) is counted over
+        // several; this carries the count of missed slots passed over so far to the skip record that reports it.
+        // Old binaries ignore it (one that takes over mid-count reports fewer unrecorded slots, nothing worse).
+        migrator.registerMigration("v3-catchup-unrecorded-skips") { db in
+            try db.execute(sql: "ALTER TABLE job ADD COLUMN catchup_unrecorded INTEGER NOT NULL DEFAULT 0")
+        }
+        // `GET /v1/tickets?job=NAME` filters by the name a ticket was written under (a name outlives a deleted job)
+        // and pages newest first by `seq`: without this it scanned the whole ticket table backwards.
+        migrator.registerMigration("v3-ticket-job-name-index") { db in
+            try db.execute(sql: "CREATE INDEX ticket_job_name ON ticket(job_name, seq)")
+        }
         return migrator
     }
 }

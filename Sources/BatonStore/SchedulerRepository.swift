@@ -12,6 +12,27 @@ public struct TickReport: Sendable {
     /// Slots whose ticket already existed (another writer got there first): the no-op that prevents duplicates.
     public var duplicates = 0
     public var jobsExamined = 0
+    /// Tickets written and skipped per job name, for metrics with a job label (`BATON_METRICS_JOB_LABELS`).
+    public var byJob: [String: JobTicketCounts] = [:]
+
+    public init() {}
+}
+
+public struct JobTicketCounts: Sendable, Equatable {
+    public var written = 0
+    public var skipped = 0
+    /// Skipped slots beyond the 100 recorded.
+    public var unrecorded = 0
+
+    public init(written: Int = 0, skipped: Int = 0, unrecorded: Int = 0) {
+        self.written = written
+        self.skipped = skipped
+        self.unrecorded = unrecorded
+    }
+
+    mutating func count(_ state: TicketState) {
+        if state == .pending { written += 1 } else { skipped += 1 }
+    }
 }
 
 /// A ticket ready (or nearly ready) to dispatch.
@@ -43,14 +64,6 @@ public struct DueCursor: Sendable, Equatable, Comparable {
     }
 }
 
-/// Counts from one maintenance pass.
-public struct SweepReport: Sendable, Equatable {
-    public var leasesExpired = 0
-    public var misfired = 0
-    public var purgedTickets = 0
-    public var purgedKeys = 0
-}
-
 /// The leader's writes (every one fenced) and the reads that drive its loops.
 public protocol SchedulerStore: Sendable {
     /// Plans and writes tickets for up to `limit` jobs due by `now + lookahead`.
@@ -67,8 +80,6 @@ public protocol SchedulerStore: Sendable {
     func expireLeases(_ fence: LeaderFence, now: Timestamp, limit: Int) async throws(StoreError) -> [TicketID]
     /// Pending tickets not claimed by their start deadline become `skipped` (misfire).
     func enforceDeadlines(_ fence: LeaderFence, now: Timestamp) async throws(StoreError) -> Int
-    /// Deletes finished tickets older than `retention` or beyond the newest `perJob` of a job, and old idempotency keys.
-    func purgeHistory(_ fence: LeaderFence, now: Timestamp, retention: TimeSpan, perJob: Int) async throws(StoreError) -> SweepReport
     /// Running tickets whose cancellation was requested, with the executor holding them.
     func cancellationsRequested() async throws(StoreError) -> [(TicketID, executor: String)]
 }
@@ -97,11 +108,12 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                     var createdAt: Timestamp
                     var watermark: Timestamp
                     var nextFireAt: Timestamp?
+                    var unrecordedSkips: Int
                 }
                 var due: [DueJob] = []
                 try db.cachedStatement(
                     sql: """
-                        SELECT seq, id, name, revision, state, created_at, watermark, next_fire_at FROM job
+                        SELECT seq, id, name, revision, state, created_at, watermark, next_fire_at, catchup_unrecorded FROM job
                         WHERE deleted_at IS NULL AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?
                         """
                 ).forEachRawRow([(now + lookahead).milliseconds, limit]) { row in
@@ -109,7 +121,8 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                         DueJob(
                             seq: row.int64(0), id: JobID(rawValue: row.string(1)), name: row.string(2), revision: row.int64(3),
                             state: JobState(rawValue: row.string(4)) ?? .active, createdAt: Timestamp(milliseconds: row.int64(5)),
-                            watermark: Timestamp(milliseconds: row.int64(6)), nextFireAt: row.optionalInt64(7).map { Timestamp(milliseconds: $0) }))
+                            watermark: Timestamp(milliseconds: row.int64(6)), nextFireAt: row.optionalInt64(7).map { Timestamp(milliseconds: $0) },
+                            unrecordedSkips: Int(row.int64(8))))
                 }
                 for row in due {
                     report.jobsExamined += 1
@@ -129,14 +142,17 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                         continue
                     }
                     let job = TickPlanner.Subject(
-                        id: row.id, state: row.state, watermark: row.watermark, nextFireAt: row.nextFireAt, policy: inputs.policy)
+                        id: row.id, state: row.state, watermark: row.watermark, nextFireAt: row.nextFireAt, policy: inputs.policy,
+                        unrecordedSkips: row.unrecordedSkips)
                     let schedule = inputs.schedule
                     let owner = TicketRows.Owner(
                         jobID: row.id, name: row.name, revision: row.revision, queue: inputs.queue,
                         maxAttempts: inputs.policy.retry.maxAttempts)
-                    let plan = TickPlanner.plan(
-                        job, schedule: schedule, hasUnfinished: try TicketRows.hasUnfinished(db, jobID: job.id),
-                        now: now, lookahead: lookahead)
+                    // Only catch-up all + overlap forbid needs how many (its queue is bounded); a count costs more.
+                    let unfinished = inputs.policy.catchup == .all && inputs.policy.overlap == .forbid
+                        ? try TicketRows.unfinishedCount(db, jobID: job.id, upTo: TickPlanner.queueLimit)
+                        : (try TicketRows.hasUnfinished(db, jobID: job.id) ? 1 : 0)
+                    let plan = TickPlanner.plan(job, schedule: schedule, unfinished: unfinished, now: now, lookahead: lookahead)
                     if plan.cancelUnfinished {
                         try TicketRows.cancelUnfinished(db, jobID: job.id, reason: .replaced, now: now)
                     }
@@ -152,6 +168,7 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                             continue
                         }
                         last = planned.id
+                        report.byJob[row.name, default: JobTicketCounts()].count(planned.state)
                         if planned.state == .pending {
                             report.written.append(
                                 DueTicket(
@@ -162,16 +179,17 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                         }
                     }
                     report.unrecordedSkips += plan.unrecordedSkips
+                    if plan.unrecordedSkips > 0 { report.byJob[row.name, default: JobTicketCounts()].unrecorded += plan.unrecordedSkips }
                     try db.cachedStatement(
                         sql: """
                             UPDATE job SET watermark = ?, next_fire_at = ?, due_at = ?, state = ?,
-                                last_ticket = COALESCE(?, last_ticket)
+                                last_ticket = COALESCE(?, last_ticket), catchup_unrecorded = ?
                             WHERE seq = ?
                             """
                     ).execute(
                         arguments: [
                             plan.watermark.milliseconds, plan.nextFireAt?.milliseconds, plan.dueAt?.milliseconds,
-                            plan.state.rawValue, last.map(Codec.blob), row.seq,
+                            plan.state.rawValue, last.map(Codec.blob), plan.carriedSkips, row.seq,
                         ])
                 }
                 return report
@@ -296,37 +314,6 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                         """,
                     arguments: [now.milliseconds, now.milliseconds])
                 return db.changesCount
-            }
-        }
-    }
-
-    public func purgeHistory(_ fence: LeaderFence, now: Timestamp, retention: TimeSpan, perJob: Int) async throws(StoreError) -> SweepReport {
-        try await StoreError.mapping("purge history") {
-            try await database.pool.write { db in
-                try fence.check(db, now: now)
-                var report = SweepReport()
-                let cutoff = (now - retention).milliseconds
-                try db.execute(
-                    sql: """
-                        DELETE FROM ticket WHERE seq IN (
-                            SELECT seq FROM ticket WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT 10000)
-                        """,
-                    arguments: [cutoff])
-                report.purgedTickets += db.changesCount
-                let crowded = try String.fetchAll(
-                    db, sql: "SELECT job_id FROM ticket GROUP BY job_id HAVING COUNT(*) > ?", arguments: [perJob])
-                for jobID in crowded {
-                    try db.execute(
-                        sql: """
-                            DELETE FROM ticket WHERE job_id = ? AND finished_at IS NOT NULL AND seq < (
-                                SELECT seq FROM ticket WHERE job_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
-                            """,
-                        arguments: [jobID, jobID, perJob - 1])
-                    report.purgedTickets += db.changesCount
-                }
-                try db.execute(sql: "DELETE FROM idempotency_key WHERE created_at < ?", arguments: [cutoff])
-                report.purgedKeys = db.changesCount
-                return report
             }
         }
     }

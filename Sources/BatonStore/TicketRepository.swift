@@ -88,37 +88,43 @@ public struct SQLiteTicketStore: TicketStore {
     public func list(_ filter: TicketFilter, limit: Int, cursor: String?) async throws(StoreError) -> Page<Ticket> {
         try await StoreError.mapping("list tickets") {
             try await database.pool.read { db in
-                var sql = "SELECT * FROM ticket WHERE 1"
-                var arguments: StatementArguments = []
-                if let cursor {
-                    guard let seq = Int64(cursor) else { throw StoreError(.notFound, "cursor \"\(cursor)\" is not valid") }
-                    sql += " AND seq < ?"
-                    arguments += [seq]
-                }
-                if let name = filter.jobName {
-                    sql += " AND job_name = ?"
-                    arguments += [name]
-                }
-                if let state = filter.state {
-                    sql += " AND state = ?"
-                    arguments += [state.rawValue]
-                }
-                if let since = filter.since {
-                    sql += " AND slot >= ?"
-                    arguments += [since.milliseconds]
-                }
-                if let until = filter.until {
-                    sql += " AND slot < ?"
-                    arguments += [until.milliseconds]
-                }
-                sql += " ORDER BY seq DESC LIMIT ?"
-                arguments += [limit + 1]
+                let (sql, arguments) = try Self.listQuery(filter, limit: limit, cursor: cursor)
                 let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
                 let page = rows.prefix(limit)
                 let next = rows.count > limit ? page.last.map { String($0["seq"] as Int64) } : nil
                 return Page(items: try page.map(TicketRows.ticket), nextCursor: next)
             }
         }
+    }
+
+    /// The history query: newest first by `seq`, so a job's page is a backwards walk of `ticket_job_name`.
+    static func listQuery(_ filter: TicketFilter, limit: Int, cursor: String?) throws -> (String, StatementArguments) {
+        var sql = "SELECT * FROM ticket WHERE 1"
+        var arguments: StatementArguments = []
+        if let cursor {
+            guard let seq = Int64(cursor) else { throw StoreError(.notFound, "cursor \"\(cursor)\" is not valid") }
+            sql += " AND seq < ?"
+            arguments += [seq]
+        }
+        if let name = filter.jobName {
+            sql += " AND job_name = ?"
+            arguments += [name]
+        }
+        if let state = filter.state {
+            sql += " AND state = ?"
+            arguments += [state.rawValue]
+        }
+        if let since = filter.since {
+            sql += " AND slot >= ?"
+            arguments += [since.milliseconds]
+        }
+        if let until = filter.until {
+            sql += " AND slot < ?"
+            arguments += [until.milliseconds]
+        }
+        sql += " ORDER BY seq DESC LIMIT ?"
+        arguments += [limit + 1]
+        return (sql, arguments)
     }
 
     public func cancel(_ id: TicketID, now: Timestamp) async throws(StoreError) -> Ticket {

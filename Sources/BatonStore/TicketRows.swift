@@ -71,6 +71,13 @@ enum TicketRows {
         return try Bool.fetchOne(statement, arguments: [jobID.rawValue]) ?? false
     }
 
+    /// Unfinished tickets of the job, counted up to `limit` (all the bounded queue of catch-up all + forbid needs).
+    static func unfinishedCount(_ db: Database, jobID: JobID, upTo limit: Int) throws -> Int {
+        let statement = try db.cachedStatement(
+            sql: "SELECT COUNT(*) FROM (SELECT 1 FROM ticket WHERE job_id = ? AND \(open) LIMIT ?)")
+        return try Int.fetchOne(statement, arguments: [jobID.rawValue, limit]) ?? 0
+    }
+
     /// Pending and retrying tickets are cancelled; running ones are asked to stop (seen at their next heartbeat).
     static func cancelUnfinished(_ db: Database, jobID: JobID, reason: TicketReason, now: Timestamp) throws {
         try db.execute(

@@ -207,7 +207,10 @@ public struct ClaimStateMachine: Sendable {
             // Won while shutting down: give them straight back so another executor runs them at once.
             unreported += won.count
             actions.append(
-                .complete(won.map { Completion(id: $0.id, token: $0.token, outcome: .handedBack, retry: $0.spec.policy.retry) }))
+                .complete(
+                    won.map {
+                        Completion(id: $0.id, token: $0.token, outcome: .handedBack, retry: $0.spec.policy.retry, job: $0.jobName)
+                    }))
         }
         return actions + claimDeferred() + creditIfChanged() + finishIfDrained()
     }
@@ -307,7 +310,7 @@ public struct ClaimStateMachine: Sendable {
                 .complete([
                     Completion(
                         id: id, token: entry.claim.token, outcome: outcome, status: result.status, output: result.output,
-                        retry: entry.claim.spec.policy.retry)
+                        retry: entry.claim.spec.policy.retry, job: entry.claim.jobName)
                 ]))
         }
         return actions + claimDeferred() + creditIfChanged() + finishIfDrained()

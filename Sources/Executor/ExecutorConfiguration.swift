@@ -30,6 +30,8 @@ public struct ExecutorConfiguration: Sendable {
     public var byeLinger: TimeSpan
     /// Reported in `HELLO` and the executors table.
     public var version: String
+    /// Attempt outcomes carry a `job` label (`BATON_METRICS_JOB_LABELS`; off: bounded cardinality, CONTRACT §9a).
+    public var metricsJobLabels = false
 
     public init(
         executorID: String = ExecutorConfiguration.generatedExecutorID(),

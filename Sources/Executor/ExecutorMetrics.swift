@@ -17,13 +17,24 @@ enum ExecutorMetrics {
         }
     }
 
-    /// Accepted completions by attempt outcome (`succeeded`, `failed`, `timed_out`, …): a bounded label.
-    static func recordCompletions(_ batch: [Completion], accepted: [TicketID: Bool]) {
-        // One counter lookup per outcome per batch, not per completion.
-        var byOutcome: [AttemptOutcome: Int] = [:]
-        for completion in batch where accepted[completion.id] == true { byOutcome[completion.outcome, default: 0] += 1 }
-        for (outcome, count) in byOutcome {
-            Counter(label: "baton_attempts_completed_total", dimensions: [("outcome", outcome.rawValue)]).increment(by: count)
+    /// Accepted completions by attempt outcome (`succeeded`, `failed`, `timed_out`, …): a bounded label; with
+    /// `jobLabels` (`BATON_METRICS_JOB_LABELS`) also by job name, which is as many series as there are jobs.
+    static func recordCompletions(
+        _ batch: [Completion], accepted: [TicketID: Bool], jobLabels: Bool, factory: any MetricsFactory = MetricsSystem.factory
+    ) {
+        struct Series: Hashable {
+            var outcome: AttemptOutcome
+            var job: String?
+        }
+        // One counter lookup per series per batch, not per completion.
+        var counts: [Series: Int] = [:]
+        for completion in batch where accepted[completion.id] == true {
+            counts[Series(outcome: completion.outcome, job: jobLabels ? completion.job ?? "" : nil), default: 0] += 1
+        }
+        for (series, count) in counts {
+            var dimensions = [("outcome", series.outcome.rawValue)]
+            if let job = series.job { dimensions.insert(("job", job), at: 0) }
+            Counter(label: "baton_attempts_completed_total", dimensions: dimensions, factory: factory).increment(by: count)
         }
     }
 }

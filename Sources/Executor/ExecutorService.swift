@@ -339,7 +339,8 @@ public final class ExecutorService: Service, Sendable {
                     for (id, ok) in accepted where !ok {
                         logger.info("completion fenced: the claim token no longer matches", metadata: ["ticket": "\(id)"])
                     }
-                    ExecutorMetrics.recordCompletions(batch.completions, accepted: accepted)
+                    ExecutorMetrics.recordCompletions(
+                        batch.completions, accepted: accepted, jobLabels: service.configuration.metricsJobLabels)
                     actions += service.core.withLock { core in
                         for ok in accepted.values {
                             if ok { core.completed += 1 } else { core.completionsFenced += 1 }

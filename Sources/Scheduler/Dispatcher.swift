@@ -169,12 +169,10 @@ public final class Dispatcher: Service {
             let report = try await store.tick(
                 fence, now: now, lookahead: configuration.lookahead + work.writeAhead, limit: configuration.tickBatch)
             work.recordTick(jobs: report.jobsExamined, took: ContinuousClock.now - tickStart)
+            metrics.recordTick(report)
             if !report.written.isEmpty || report.skipped > 0 {
-                metrics.ticketsWritten.increment(by: report.written.count)
-                metrics.ticketsSkipped.increment(by: report.skipped)
                 logger.debug("ticked", metadata: ["epoch": "\(fence.epoch)", "written": "\(report.written.count)", "skipped": "\(report.skipped)"])
             }
-            metrics.skipsUnrecorded.increment(by: report.unrecordedSkips)
             if let cursor = work.cursor, report.written.contains(where: { $0.position < cursor }) { work.cursor = nil }
             if report.jobsExamined == configuration.tickBatch { return .zero }  // more jobs due: keep going
             work.nextTickAt = now + configuration.pollInterval

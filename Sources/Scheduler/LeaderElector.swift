@@ -4,7 +4,7 @@ import Logging
 import ServiceLifecycle
 
 /// Drives `LeaderElection` against the lease row (CONTRACT §7): acquire when expired, renew every
-/// TTL/5, step down when renewals fail for TTL − 2 s, release on graceful shutdown. It also keeps
+/// TTL/5 (not more often: each renewal is a write under the one SQLite lock), step down when renewals fail for TTL − 2 s, release on graceful shutdown. It also keeps
 /// this scheduler's row in `scheduler_node` fresh, which is how the API lists standbys.
 public final class LeaderElector: Service {
     let configuration: SchedulerConfiguration
@@ -35,20 +35,25 @@ public final class LeaderElector: Service {
         var election = LeaderElection<ContinuousClock.Instant>(holderID: configuration.id, ttl: configuration.leaseTTL.duration)
         let startedAt = clock.now()
         var nextNodeHeartbeat = monotonic.now
+        var nextAttempt = monotonic.now
         metrics.isLeader.record(0)
 
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let me = SchedulerIdentity(id: configuration.id, host: configuration.host, pid: configuration.pid, endpoint: endpoint())
-            let attemptStart = monotonic.now
-            var leaseExpiresIn: Duration?
-            do {
-                let lease = try await leases.acquireOrRenew(me, epoch: election.epoch, now: clock.now(), ttl: configuration.leaseTTL)
-                apply(election.attemptCompleted(holder: lease.holder, epoch: lease.epoch, startedAt: attemptStart))
-                leaseExpiresIn = .milliseconds(max(0, (lease.leaseExpiresAt - clock.now()).milliseconds))
-            } catch {
-                metrics.leaseRenewFailures.increment()
-                logger.warning("leader lease attempt failed", metadata: ["error": "\(error)"])
-                apply(election.attemptFailed(now: monotonic.now))
+            if monotonic.now >= nextAttempt {
+                let attemptStart = monotonic.now
+                var leaseExpiresIn: Duration?
+                do {
+                    let lease = try await leases.acquireOrRenew(me, epoch: election.epoch, now: clock.now(), ttl: configuration.leaseTTL)
+                    apply(election.attemptCompleted(holder: lease.holder, epoch: lease.epoch, startedAt: attemptStart))
+                    leaseExpiresIn = .milliseconds(max(0, (lease.leaseExpiresAt - clock.now()).milliseconds))
+                } catch {
+                    metrics.leaseRenewFailures.increment()
+                    logger.warning("leader lease attempt failed", metadata: ["error": "\(error)"])
+                    apply(election.attemptFailed(now: monotonic.now))
+                }
+                // CONTRACT §7: renew every TTL/5, counted from the attempt's start.
+                nextAttempt = attemptStart.advanced(by: election.delayBeforeNextAttempt(leaseExpiresIn: leaseExpiresIn))
             }
             if monotonic.now >= nextNodeHeartbeat {
                 nextNodeHeartbeat = monotonic.now.advanced(by: .seconds(1))
@@ -60,9 +65,10 @@ public final class LeaderElector: Service {
                     logger.debug("scheduler heartbeat failed", metadata: ["error": "\(error)"])
                 }
             }
-            let delay = min(election.delayBeforeNextAttempt(leaseExpiresIn: leaseExpiresIn), .seconds(1))
-            // Wake early to step down the moment trust runs out, even if the database hangs.
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+            // The node heartbeat keeps its one-second cadence between lease attempts; the elector also wakes when
+            // trust runs out, to step down at that moment even if the database hangs.
+            let wake = min(election.nextWake(nextAttemptAt: nextAttempt), nextNodeHeartbeat)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: monotonic) }
             apply(election.check(now: monotonic.now))
         }
 

@@ -5,7 +5,8 @@ import ServiceLifecycle
 
 /// The leader's sweepers, each a small fenced transaction on its own cadence:
 /// expired claim leases → `retrying`/`failed` (reason `lease_expired`); unclaimed tickets past
-/// their start deadline → `skipped` (misfire); history retention; forgetting silent nodes.
+/// their start deadline → `skipped` (misfire); forgetting silent nodes. History retention is its own service
+/// (``HistoryRetention``), so its long passes never delay these sweeps.
 public final class Maintenance: Service {
     let configuration: SchedulerConfiguration
     let store: any SchedulerStore
@@ -29,7 +30,7 @@ public final class Maintenance: Service {
     }
 
     public func run() async throws {
-        var nextRetention = clock.now()
+        var nextForget = clock.now()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if let fence = leadership.current {
                 let now = clock.now()
@@ -46,11 +47,8 @@ public final class Maintenance: Service {
                         metrics.misfired.increment(by: misfired)
                         logger.info("tickets missed their start deadline", metadata: ["count": "\(misfired)"])
                     }
-                    if now >= nextRetention {
-                        nextRetention = now + .minutes(1)
-                        let report = try await store.purgeHistory(
-                            fence, now: now, retention: configuration.retention, perJob: configuration.historyPerJob)
-                        metrics.purged.increment(by: report.purgedTickets)
+                    if now >= nextForget {
+                        nextForget = now + .minutes(1)
                         _ = try await nodes.forget(notSeenSince: now - .hours(1))
                     }
                 } catch {

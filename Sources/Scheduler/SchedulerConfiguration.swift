@@ -22,8 +22,12 @@ public struct SchedulerConfiguration: Sendable {
     public var historyPerJob: Int
     /// Jobs planned per tick transaction; keeps each write lock short.
     public var tickBatch: Int
-    /// How often expired claims, start deadlines and retention are swept.
+    /// How often expired claims and start deadlines are swept.
     public var sweepInterval: TimeSpan
+    /// Pause between history retention passes (each pass runs in short steps).
+    public var retentionInterval: TimeSpan = .minutes(1)
+    /// Tickets written and skipped carry a `job` label (`BATON_METRICS_JOB_LABELS`; off: bounded cardinality).
+    public var metricsJobLabels = false
 
     public init(
         id: String? = nil, dispatchBind: String = "tcp://127.0.0.1:7710", leaseTTL: TimeSpan = .seconds(10),

@@ -1,20 +1,70 @@
+import BatonStore
 import Metrics
 
-/// The scheduler's metrics. Labels stay bounded: no per-job or per-ticket labels (CONTRACT §9a).
+/// The scheduler's metrics. Labels stay bounded: no per-job or per-ticket labels (CONTRACT §9a) unless
+/// `BATON_METRICS_JOB_LABELS=true`, which adds a `job` label to the tickets written and skipped.
 struct SchedulerMetrics: Sendable {
-    let ticketsWritten = Counter(label: "baton_tickets_written_total")
-    let ticketsSkipped = Counter(label: "baton_tickets_skipped_total")
+    /// Unlabelled totals, made only without job labels: a Prometheus family is either unlabelled or labelled, and
+    /// registering both kinds under one name stops the process.
+    let ticketsWritten: Counter?
+    let ticketsSkipped: Counter?
     /// Skipped slots beyond the 100 recorded per catch-up (CONTRACT §4).
-    let skipsUnrecorded = Counter(label: "baton_skips_unrecorded_total")
-    let ticketsDispatched = Counter(label: "baton_tickets_dispatched_total")
-    let redelivered = Counter(label: "baton_tickets_redelivered_total")
-    let wireRejected = Counter(label: "baton_wire_rejected_total")
-    let sendFailures = Counter(label: "baton_wire_send_failures_total")
-    let tickLag = Timer(label: "baton_tick_lag_seconds")
-    let isLeader = Gauge(label: "baton_scheduler_is_leader")
-    let epoch = Gauge(label: "baton_leader_epoch")
-    let leaseRenewFailures = Counter(label: "baton_lease_renew_failures_total")
-    let leasesExpired = Counter(label: "baton_claim_leases_expired_total")
-    let misfired = Counter(label: "baton_tickets_misfired_total")
-    let purged = Counter(label: "baton_tickets_purged_total")
+    let skipsUnrecorded: Counter?
+    let ticketsDispatched: Counter
+    let redelivered: Counter
+    let wireRejected: Counter
+    let sendFailures: Counter
+    let tickLag: Timer
+    let isLeader: Gauge
+    let epoch: Gauge
+    let leaseRenewFailures: Counter
+    let leasesExpired: Counter
+    let misfired: Counter
+    let purged: Counter
+    let revisionsPruned: Counter
+    /// Whether the tick's counters carry the job's name as a label.
+    let jobLabels: Bool
+    let factory: any MetricsFactory
+
+    init(jobLabels: Bool = false, factory: any MetricsFactory = MetricsSystem.factory) {
+        self.jobLabels = jobLabels
+        self.factory = factory
+        ticketsWritten = jobLabels ? nil : Counter(label: "baton_tickets_written_total", factory: factory)
+        ticketsSkipped = jobLabels ? nil : Counter(label: "baton_tickets_skipped_total", factory: factory)
+        skipsUnrecorded = jobLabels ? nil : Counter(label: "baton_skips_unrecorded_total", factory: factory)
+        ticketsDispatched = Counter(label: "baton_tickets_dispatched_total", factory: factory)
+        redelivered = Counter(label: "baton_tickets_redelivered_total", factory: factory)
+        wireRejected = Counter(label: "baton_wire_rejected_total", factory: factory)
+        sendFailures = Counter(label: "baton_wire_send_failures_total", factory: factory)
+        tickLag = Timer(label: "baton_tick_lag_seconds", factory: factory)
+        isLeader = Gauge(label: "baton_scheduler_is_leader", factory: factory)
+        epoch = Gauge(label: "baton_leader_epoch", factory: factory)
+        leaseRenewFailures = Counter(label: "baton_lease_renew_failures_total", factory: factory)
+        leasesExpired = Counter(label: "baton_claim_leases_expired_total", factory: factory)
+        misfired = Counter(label: "baton_tickets_misfired_total", factory: factory)
+        purged = Counter(label: "baton_tickets_purged_total", factory: factory)
+        revisionsPruned = Counter(label: "baton_job_revisions_pruned_total", factory: factory)
+    }
+
+    /// What one tick wrote: totals without labels, or one series per job when job labels are on.
+    func recordTick(_ report: TickReport) {
+        guard jobLabels else {
+            ticketsWritten?.increment(by: report.written.count)
+            ticketsSkipped?.increment(by: report.skipped)
+            skipsUnrecorded?.increment(by: report.unrecordedSkips)
+            return
+        }
+        for (job, counts) in report.byJob {
+            let label = [("job", job)]
+            if counts.written > 0 {
+                Counter(label: "baton_tickets_written_total", dimensions: label, factory: factory).increment(by: counts.written)
+            }
+            if counts.skipped > 0 {
+                Counter(label: "baton_tickets_skipped_total", dimensions: label, factory: factory).increment(by: counts.skipped)
+            }
+            if counts.unrecorded > 0 {
+                Counter(label: "baton_skips_unrecorded_total", dimensions: label, factory: factory).increment(by: counts.unrecorded)
+            }
+        }
+    }
 }

@@ -11,7 +11,7 @@ public enum SchedulerServices {
         logger: Logger
     ) throws -> [any Service] {
         let leadership = Leadership()
-        let metrics = SchedulerMetrics()
+        let metrics = SchedulerMetrics(jobLabels: configuration.metricsJobLabels)
         var logger = logger
         logger[metadataKey: "scheduler"] = "\(configuration.id)"
         let store = SQLiteSchedulerStore(database)
@@ -25,6 +25,9 @@ public enum SchedulerServices {
         let maintenance = Maintenance(
             configuration: configuration, store: store, nodes: nodes, clock: clock, logger: logger, leadership: leadership,
             metrics: metrics)
-        return [elector, dispatcher, maintenance]
+        let retention = HistoryRetention(
+            configuration: configuration, store: SQLiteRetentionStore(database), clock: clock, logger: logger,
+            leadership: leadership, metrics: metrics)
+        return [elector, dispatcher, maintenance, retention]
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks (use a release build).",
-        subcommands: [CronBench.self, ThroughputBench.self, LatencyBench.self, GatewayBench.self, ScaleBench.self, FailoverBench.self]
+        subcommands: [CronBench.self, ThroughputBench.self, LatencyBench.self, GatewayBench.self, ScaleBench.self, FailoverBench.self, PurgeBench.self]
     )
 }
 

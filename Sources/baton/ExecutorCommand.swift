@@ -85,6 +85,7 @@ struct ExecutorCommand: AsyncParsableCommand {
                 configuration.executorID = id
             }
             configuration.shutdownGrace = try Settings.span(shutdownGrace, env: "BATON_SHUTDOWN_GRACE", default: .seconds(10), in: TimeBounds.shutdownGrace)
+            configuration.metricsJobLabels = try metrics.jobLabels()
             _ = try common.storeConfiguration()
             try configuration.validate()
         } catch let error as ValidationError {

@@ -10,6 +10,16 @@ struct MetricsOptions: ParsableArguments {
     @Option(help: "Serve Prometheus /metrics on HOST:PORT (env BATON_METRICS_BIND, default off).")
     var metricsBind: String?
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Label ticket and attempt counters with the job name: one series per job (env BATON_METRICS_JOB_LABELS, default false).")
+    var metricsJobLabels: Bool?
+
+    /// `BATON_METRICS_JOB_LABELS`: off by default so the number of series stays bounded (CONTRACT §9a).
+    func jobLabels() throws -> Bool {
+        try Settings.bool(metricsJobLabels, env: "BATON_METRICS_JOB_LABELS", default: false)
+    }
+
     /// Call before the role creates its metrics, so they register with the Prometheus registry.
     /// `/readyz` answers 200 while the database is reachable and its schema current.
     func endpoint(logger: Logger, database: BatonDatabase) throws -> [any Service] {

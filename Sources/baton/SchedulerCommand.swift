@@ -61,6 +61,7 @@ struct SchedulerCommand: AsyncParsableCommand {
                 redeliverAfter, env: "BATON_REDELIVER_AFTER", default: .seconds(2), in: TimeBounds.redeliverAfter)
             configuration.retention = try Settings.span(retention, env: "BATON_RETENTION", default: .days(30), in: TimeBounds.retention)
             configuration.historyPerJob = try Settings.int(historyPerJob, env: "BATON_HISTORY_PER_JOB", default: 1000, in: 1...1_000_000)
+            configuration.metricsJobLabels = try metrics.jobLabels()
             let problems = configuration.validate()
             guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
             return configuration

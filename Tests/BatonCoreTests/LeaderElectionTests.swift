@@ -70,9 +70,22 @@ struct LeaderElectionTests {
     @Test func followersRetryJustAfterTheLeaseExpires() {
         var m = machine()
         #expect(m.delayBeforeNextAttempt(leaseExpiresIn: .milliseconds(300)) == .milliseconds(305))
-        #expect(m.delayBeforeNextAttempt(leaseExpiresIn: .seconds(9)) == .seconds(2))
-        #expect(m.delayBeforeNextAttempt(leaseExpiresIn: nil) == .seconds(2))
+        #expect(m.delayBeforeNextAttempt(leaseExpiresIn: .seconds(9)) == .seconds(1))
+        #expect(m.delayBeforeNextAttempt(leaseExpiresIn: nil) == .seconds(1))
         _ = m.attemptCompleted(holder: "me", epoch: 1, startedAt: .seconds(0))
         #expect(m.delayBeforeNextAttempt(leaseExpiresIn: .milliseconds(300)) == .seconds(2))
+    }
+
+    @Test func aLeaderRenewsEveryFifthOfTheTTLAndWakesEarlyOnlyToStepDown() {
+        var m = machine()  // TTL 10 s
+        _ = m.attemptCompleted(holder: "me", epoch: 1, startedAt: .seconds(0))
+        let renewal = TestInstant.seconds(0).advanced(by: m.delayBeforeNextAttempt(leaseExpiresIn: .seconds(10)))
+        #expect(renewal == .seconds(2))
+        #expect(m.nextWake(nextAttemptAt: renewal) == .seconds(2))
+        // Renewals keep failing: an attempt due after the trust window closes (8 s) waits, the step-down does not.
+        #expect(m.nextWake(nextAttemptAt: .seconds(9)) == .seconds(8))
+        #expect(m.check(now: .seconds(8)) == .steppedDown(.trustExpired))
+        // A follower has no trust window: it wakes for its attempt.
+        #expect(m.nextWake(nextAttemptAt: .seconds(9)) == .seconds(9))
     }
 }

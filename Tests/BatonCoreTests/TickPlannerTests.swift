@@ -75,6 +75,61 @@ struct TickPlannerTests {
         #expect(p.watermark == t0 + .seconds(250))
     }
 
+    /// Plans tick after tick at one instant, as the leader does while a backlog is counted (`dueAt == now`),
+    /// carrying the watermark and the unrecorded count; returns every plan.
+    func planUntilDecided(_ policy: JobPolicy, every: TimeSpan, at now: TimeSpan) -> [TickPlan] {
+        let (job, schedule) = job(every: every, policy: policy)
+        var subject = TickPlanner.Subject(job)
+        var plans: [TickPlan] = []
+        repeat {
+            let plan = TickPlanner.plan(subject, schedule: schedule, unfinished: 0, now: t0 + now, lookahead: .zero)
+            plans.append(plan)
+            subject.watermark = plan.watermark
+            subject.nextFireAt = plan.nextFireAt
+            subject.unrecordedSkips = plan.carriedSkips
+        } while plans.last?.dueAt == t0 + now && plans.count < 100
+        return plans
+    }
+
+    @Test func catchupLatestAfterALongDowntimeRunsOnlyTheNewestSlot() throws {
+        // Every 10 s, down for 2,500,000 s (29 days): 250,000 missed slots, more than one tick enumerates.
+        let plans = planUntilDecided(JobPolicy(overlap: .forbid, catchup: .latest, misfireGrace: .seconds(3)), every: .seconds(10), at: .seconds(2_500_005))
+        let tickets = plans.flatMap(\.tickets)
+        #expect(tickets.filter { $0.state == .pending }.map(\.slot) == [t0 + .seconds(2_500_000)])
+        let skipped = tickets.filter { $0.state == .skipped }
+        #expect(skipped.count == 100)
+        #expect(skipped.map(\.slot) == (0..<100).map { t0 + .seconds(2_499_000 + Int64($0) * 10) })
+        #expect(plans.map(\.unrecordedSkips).reduce(0, +) == 250_000 - 1 - 100)
+        #expect(skipped.last?.detail?.contains("249899 earlier skipped slots were not recorded") == true)
+        #expect(plans.last?.watermark == t0 + .seconds(2_500_000))
+        #expect(plans.last?.carriedSkips == 0)
+    }
+
+    @Test func catchupNoneAfterALongDowntimeRecordsAtMostOneHundredSkips() {
+        let plans = planUntilDecided(JobPolicy(overlap: .allow, catchup: .none, misfireGrace: .seconds(1)), every: .seconds(1), at: .seconds(300_000) + .milliseconds(500))
+        let tickets = plans.flatMap(\.tickets)
+        #expect(tickets.filter { $0.state == .skipped }.count == 100)
+        #expect(tickets.filter { $0.state == .pending }.map(\.slot) == [t0 + .seconds(300_000)])
+        #expect(plans.map(\.unrecordedSkips).reduce(0, +) == 299_999 - 100)
+    }
+
+    @Test func catchupAllWithForbidQueuesAtMostOneHundredUnfinishedTickets() {
+        let (job, schedule) = job(policy: JobPolicy(overlap: .forbid, catchup: .all, misfireGrace: .seconds(1)))
+        // 98 unfinished: room for two more, the newest slots kept.
+        let nearlyFull = TickPlanner.plan(TickPlanner.Subject(job), schedule: schedule, unfinished: 98, now: t0 + .seconds(35), lookahead: .zero)
+        #expect(slots(nearlyFull, .pending) == [20, 30])
+        #expect(slots(nearlyFull, .skipped) == [10])
+        #expect(nearlyFull.tickets.first?.reason == .catchupLimit)
+        #expect(nearlyFull.tickets.first?.detail?.contains("100 unfinished tickets") == true)
+        #expect(nearlyFull.watermark == t0 + .seconds(30))
+        // Full: every slot is skipped, and the watermark moves on (the queue does not grow).
+        let full = TickPlanner.plan(TickPlanner.Subject(job), schedule: schedule, unfinished: 100, now: t0 + .seconds(35), lookahead: .seconds(10))
+        #expect(slots(full, .pending) == [])
+        #expect(slots(full, .skipped) == [10, 20, 30])
+        #expect(full.tickets.allSatisfy { $0.reason == .catchupLimit })
+        #expect(full.dueAt == t0 + .seconds(50))  // the slot ahead (40 s) is judged when due
+    }
+
     @Test func forbidSkipsASlotWhileAnEarlierTicketIsUnfinished() {
         let p = plan(JobPolicy(overlap: .forbid), busy: true, at: .seconds(12))
         #expect(slots(p, .pending) == [])

@@ -182,8 +182,15 @@ struct TicketLifecycleTests {
         let claimed = try await store.claims.claim(written.map(\.id), executor: "e", now: t0 + .seconds(5), leaseTTL: .seconds(30))
         _ = try await store.claims.complete(
             claimed.map { Completion(id: $0.id, token: $0.token, outcome: .succeeded, retry: RetryPolicy()) }, now: t0 + .seconds(6))
-        let report = try await store.scheduler.purgeHistory(fence, now: t0 + .seconds(7), retention: .days(30), perJob: 2)
-        #expect(report.purgedTickets == 3)
+        var purged = 0
+        var phase: RetentionPhase? = .start
+        while let current = phase {
+            let report = try await SQLiteRetentionStore(store.database).retentionStep(
+                fence, phase: current, rules: RetentionRules(retention: .days(30), perJob: 2), now: t0 + .seconds(7))
+            purged += report.purgedTickets
+            phase = report.next
+        }
+        #expect(purged == 3)
         #expect(try await store.tickets.list(TicketFilter(jobName: "old"), limit: 10, cursor: nil).items.count == 2)
         // The purged slots are behind the watermark: ticking again writes only new slots.
         let next = try await store.scheduler.tick(fence, now: t0 + .seconds(6), lookahead: .zero, limit: 10)

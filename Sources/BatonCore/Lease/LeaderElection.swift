@@ -89,11 +89,22 @@ public struct LeaderElection<Instant: InstantProtocol>: Sendable where Instant.D
         return .release(epoch: epoch)
     }
 
-    /// When to attempt next: leaders renew every TTL/5; followers also retry just after the
+    /// When to attempt next: leaders renew every TTL/5 (CONTRACT §7). Followers look at least once a second
+    /// (a look at a held lease writes nothing), so a released lease is taken at once, and also just after the
     /// current lease expires, so a crashed leader is replaced within TTL plus a poll.
     public func delayBeforeNextAttempt(leaseExpiresIn: Duration?) -> Duration {
         let renewal = ttl / 5
-        guard !isLeader, let leaseExpiresIn else { return renewal }
-        return max(.milliseconds(5), min(renewal, leaseExpiresIn + .milliseconds(5)))
+        guard !isLeader else { return renewal }
+        let poll = min(renewal, .seconds(1))
+        guard let leaseExpiresIn else { return poll }
+        return max(.milliseconds(5), min(poll, leaseExpiresIn + .milliseconds(5)))
+    }
+
+    /// When the elector should look again, given its next attempt (the last attempt's start plus
+    /// ``delayBeforeNextAttempt(leaseExpiresIn:)``): at that attempt, or when the trust window closes if that is
+    /// sooner, so a leader whose renewals fail steps down on time without renewing more often than TTL/5.
+    public func nextWake(nextAttemptAt: Instant) -> Instant {
+        guard case .leader(_, let trustedUntil) = role else { return nextAttemptAt }
+        return min(nextAttemptAt, trustedUntil)
     }
 }

@@ -9,8 +9,11 @@ public struct TickPlan: Sendable, Equatable {
     /// When the scheduler should look at the job again, compared against `now + lookahead`.
     public var dueAt: Timestamp?
     public var state: JobState
-    /// Skipped slots beyond the 100 recorded (CONTRACT §4), for the metric.
+    /// Skipped slots beyond the 100 recorded (CONTRACT §4) counted by this plan, for the metric.
     public var unrecordedSkips = 0
+    /// The job's running count of unrecorded skips while a long backlog is counted over several ticks
+    /// (``TickPlanner/Subject/unrecordedSkips``); 0 once the catch-up has been decided.
+    public var carriedSkips = 0
 
     public init(watermark: Timestamp, nextFireAt: Timestamp?, dueAt: Timestamp?, state: JobState) {
         self.watermark = watermark
@@ -52,6 +55,10 @@ public enum TickPlanner {
     public static let skipRecordLimit = 100
     /// Slots enumerated per job per tick; a longer backlog continues at the next tick.
     public static let enumerationLimit = 100_000
+    /// Catch-up `all` with overlap `forbid` queues slots instead of skipping them; a job that runs slower than its
+    /// schedule would queue without end, so it may have at most this many unfinished tickets. Slots that would pass
+    /// it are skipped (`catchup_limit`), the newest kept as in a catch-up.
+    public static let queueLimit = 100
 
     /// What the planner reads of a job: its position and its policy (not the whole spec, which the leader does not
     /// keep in memory for every job).
@@ -61,13 +68,18 @@ public enum TickPlanner {
         public var watermark: Timestamp
         public var nextFireAt: Timestamp?
         public var policy: JobPolicy
+        /// Missed slots already passed over, unrecorded, by earlier ticks of a catch-up that is still being counted.
+        public var unrecordedSkips: Int
 
-        public init(id: JobID, state: JobState, watermark: Timestamp, nextFireAt: Timestamp?, policy: JobPolicy) {
+        public init(
+            id: JobID, state: JobState, watermark: Timestamp, nextFireAt: Timestamp?, policy: JobPolicy, unrecordedSkips: Int = 0
+        ) {
             self.id = id
             self.state = state
             self.watermark = watermark
             self.nextFireAt = nextFireAt
             self.policy = policy
+            self.unrecordedSkips = unrecordedSkips
         }
 
         public init(_ job: Job) {
@@ -78,11 +90,19 @@ public enum TickPlanner {
     public static func plan(
         job: Job, schedule: Schedule, hasUnfinished: Bool, now: Timestamp, lookahead: TimeSpan
     ) -> TickPlan {
-        plan(Subject(job), schedule: schedule, hasUnfinished: hasUnfinished, now: now, lookahead: lookahead)
+        plan(Subject(job), schedule: schedule, unfinished: hasUnfinished ? 1 : 0, now: now, lookahead: lookahead)
     }
 
     public static func plan(
         _ job: Subject, schedule: Schedule, hasUnfinished: Bool, now: Timestamp, lookahead: TimeSpan
+    ) -> TickPlan {
+        plan(job, schedule: schedule, unfinished: hasUnfinished ? 1 : 0, now: now, lookahead: lookahead)
+    }
+
+    /// - Parameter unfinished: the job's unfinished tickets; only catch-up `all` with overlap `forbid` needs the
+    ///   count (up to ``queueLimit``), every other policy only whether it is zero.
+    public static func plan(
+        _ job: Subject, schedule: Schedule, unfinished: Int, now: Timestamp, lookahead: TimeSpan
     ) -> TickPlan {
         let policy = job.policy
         guard job.state == .active else {
@@ -90,9 +110,35 @@ public enum TickPlanner {
         }
         let horizon = now + lookahead
 
-        // 1. Enumerate the slots in (watermark, horizon].
+        // 1. The missed range (watermark, now − misfireGrace) is decided as a whole, however long the downtime: only
+        //    its newest slots can run or be recorded (at most 100 run, at most 100 skip records), so those are found
+        //    from the newest end, and the older ones are only counted.
         var slots: [Timestamp] = []
+        var olderSkips = 0
         var cursor = job.watermark
+        let missedThrough = now - policy.misfireGrace - .milliseconds(1)
+        if missedThrough > job.watermark {
+            let newest = newestSlots(schedule, after: job.watermark, through: missedThrough, count: catchupLimit + skipRecordLimit)
+            if let first = newest.first {
+                var counted = job.watermark
+                while let next = schedule.nextSlot(after: counted), next < first {
+                    olderSkips += 1
+                    counted = next
+                    if olderSkips == enumerationLimit {
+                        // A backlog too long to count in one tick: count on at the next one. Nothing up to here can
+                        // run or be recorded, so the watermark may pass it; the count is carried to the final detail.
+                        var plan = TickPlan(watermark: counted, nextFireAt: schedule.nextSlot(after: counted), dueAt: now, state: .active)
+                        plan.unrecordedSkips = olderSkips
+                        plan.carriedSkips = job.unrecordedSkips + olderSkips
+                        return plan
+                    }
+                }
+                slots = newest
+                cursor = newest[newest.count - 1]
+            }
+        }
+
+        // 2. The slots after those, through the horizon (on time or ahead; none of them missed).
         var truncated = false
         while let next = schedule.nextSlot(after: cursor), next <= horizon {
             slots.append(next)
@@ -103,13 +149,13 @@ public enum TickPlanner {
             }
         }
 
-        // 2. Classify due slots and apply catch-up.
+        // 3. Classify due slots and apply catch-up.
         let due = slots.filter { $0 <= now }
         let ahead = slots.filter { $0 > now }
         let missed = due.filter { now - $0 > policy.misfireGrace }
         let onTime = due.filter { now - $0 <= policy.misfireGrace }
         var run: [Timestamp] = []
-        var skipped: [(Timestamp, TicketReason)] = []
+        var skipped: [(Timestamp, SkipCause)] = []
         switch policy.catchup {
         case .all:
             let kept = missed.suffix(catchupLimit)
@@ -128,17 +174,23 @@ public enum TickPlanner {
             run = onTime
         }
 
-        // 3. Overlap, in slot order.
+        // 4. Overlap, in slot order.
         var written: [Timestamp] = []
         var deferred: Timestamp?
-        var busy = hasUnfinished
+        var busy = unfinished > 0
         var cancel = false
         switch policy.overlap {
         case .allow:
             written = run + ahead
+        case .forbid where policy.catchup == .all:
+            // Queued to run one at a time, up to the queue limit; the newest are kept.
+            let kept = run.suffix(max(0, queueLimit - unfinished))
+            skipped += run.dropLast(kept.count).map { ($0, .queueFull) }
+            written = Array(kept)
+            busy = busy || !kept.isEmpty
         case .forbid:
             for slot in run {
-                if busy && policy.catchup != .all {
+                if busy {
                     skipped.append((slot, .overlap))
                 } else {
                     written.append(slot)
@@ -163,19 +215,20 @@ public enum TickPlanner {
         }
         skipped.sort { $0.0 < $1.0 }
 
-        // 4. Turn decisions into tickets.
+        // 5. Turn decisions into tickets.
         var plan = TickPlan(watermark: job.watermark, nextFireAt: nil, dueAt: nil, state: .active)
         plan.cancelUnfinished = cancel
         let recorded = skipped.suffix(skipRecordLimit)
-        plan.unrecordedSkips = skipped.count - recorded.count
-        for (index, (slot, reason)) in recorded.enumerated() {
-            var detail = skipDetail(reason, slot: slot, now: now, policy: policy)
-            if index == recorded.count - 1, plan.unrecordedSkips > 0 {
-                detail += "; \(plan.unrecordedSkips) earlier skipped slots were not recorded"
+        plan.unrecordedSkips = skipped.count - recorded.count + olderSkips
+        let unrecordedInCatchup = plan.unrecordedSkips + job.unrecordedSkips
+        for (index, (slot, cause)) in recorded.enumerated() {
+            var detail = skipDetail(cause, slot: slot, now: now, policy: policy)
+            if index == recorded.count - 1, unrecordedInCatchup > 0 {
+                detail += "; \(unrecordedInCatchup) earlier skipped slots were not recorded"
             }
             plan.tickets.append(
                 PlannedTicket(
-                    id: TicketID.scheduled(job: job.id, slot: slot), slot: slot, state: .skipped, reason: reason,
+                    id: TicketID.scheduled(job: job.id, slot: slot), slot: slot, state: .skipped, reason: cause.reason,
                     detail: detail, notBefore: slot, deadline: nil, deadlineIfNewer: false, serialized: false,
                     maxAttempts: policy.retry.maxAttempts))
         }
@@ -191,7 +244,7 @@ public enum TickPlanner {
         }
         plan.tickets.sort { $0.slot < $1.slot }
 
-        // 5. Where the job stands now.
+        // 6. Where the job stands now.
         let consumed = (written + skipped.map(\.0)).filter { slot in deferred.map { slot < $0 } ?? true }
         plan.watermark = max(job.watermark, consumed.max() ?? job.watermark)
         plan.nextFireAt = schedule.nextSlot(after: plan.watermark)
@@ -207,14 +260,54 @@ public enum TickPlanner {
         return plan
     }
 
-    static func skipDetail(_ reason: TicketReason, slot: Timestamp, now: Timestamp, policy: JobPolicy) -> String {
-        switch reason {
+    /// Why a slot is skipped, finer than its reason code: the detail says which rule applied.
+    enum SkipCause {
+        case misfire
+        case overlap
+        case catchupLimit
+        /// Catch-up `all` + overlap `forbid` with ``queueLimit`` unfinished tickets.
+        case queueFull
+
+        var reason: TicketReason {
+            switch self {
+            case .misfire: .misfire
+            case .overlap: .overlap
+            case .catchupLimit, .queueFull: .catchupLimit
+            }
+        }
+    }
+
+    static func skipDetail(_ cause: SkipCause, slot: Timestamp, now: Timestamp, policy: JobPolicy) -> String {
+        switch cause {
         case .overlap:
             return "an earlier ticket of the job was unfinished (overlap: \(policy.overlap.rawValue))"
         case .catchupLimit:
             return "missed by \(now - slot); catch-up all runs only the newest \(catchupLimit) missed slots"
-        default:
+        case .queueFull:
+            return "the job already had \(queueLimit) unfinished tickets; catch-up all with overlap forbid queues at most \(queueLimit)"
+        case .misfire:
             return "missed by \(now - slot), more than misfireGrace \(policy.misfireGrace) (catchup: \(policy.catchup.rawValue))"
+        }
+    }
+
+    /// The newest `count` slots in `(lower, upper]`, oldest first, found by looking back from `upper` in windows that
+    /// double until they hold `count` slots or reach `lower`: the cost follows `count`, not the length of the range.
+    static func newestSlots(_ schedule: Schedule, after lower: Timestamp, through upper: Timestamp, count: Int) -> [Timestamp] {
+        let range = upper.milliseconds - lower.milliseconds
+        guard range > 0, count > 0 else { return [] }
+        // Slots are at least a second apart, so `count` seconds is the smallest window that can hold them all.
+        var window = min(range, Int64(count) * 1000)
+        while true {
+            let start = Timestamp(milliseconds: upper.milliseconds - window)
+            var newest: [Timestamp] = []
+            var cursor = start
+            while let next = schedule.nextSlot(after: cursor), next <= upper {
+                newest.append(next)
+                cursor = next
+                if newest.count == 2 * count { newest.removeFirst(count) }
+            }
+            if newest.count >= count || window == range { return Array(newest.suffix(count)) }
+            window = range / 2 < window ? range : window * 2
         }
     }
 }

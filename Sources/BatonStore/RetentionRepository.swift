@@ -1,0 +1,214 @@
+import BatonCore
+import Foundation
+import GRDB
+
+/// What history retention keeps (CONTRACT §6, `BATON_RETENTION`, `BATON_HISTORY_PER_JOB`) and how much it may
+/// change per write transaction.
+public struct RetentionRules: Sendable, Equatable {
+    /// Finished tickets, idempotency keys and unreferenced old job revisions older than this go.
+    public var retention: TimeSpan
+    /// Tickets kept per job, newest slots first; older finished ones go.
+    public var perJob: Int
+    /// Rows one write transaction may delete. Deleting a ticket touches its row, its attempts and nine index
+    /// entries, tens of microseconds each; 200 of them keep the write lock well under 10 ms (Docs/Benchmarks.md,
+    /// `purge`).
+    public var batch: Int
+    /// Jobs examined per step of the per-job cap (their counts are read without the write lock).
+    public var jobsPerStep: Int
+
+    public init(retention: TimeSpan, perJob: Int, batch: Int = 200, jobsPerStep: Int = 200) {
+        self.retention = retention
+        self.perJob = perJob
+        self.batch = batch
+        self.jobsPerStep = jobsPerStep
+    }
+}
+
+/// Where a retention pass stands. A pass runs its phases in this order, each in bounded steps, so no step holds the
+/// write lock longer than deleting ``RetentionRules/batch`` rows (the old single pass grouped every ticket by job
+/// inside the leader's write transaction: seconds at 100,000 jobs).
+public enum RetentionPhase: Sendable, Equatable {
+    /// Finished tickets older than the retention.
+    case expiredTickets
+    /// The per-job cap, job by job in row order after `job` (a job row's `seq`).
+    case crowdedJobs(after: Int64)
+    /// Manual-trigger idempotency keys older than the retention.
+    case idempotencyKeys
+    /// Old job revisions no ticket references (they may hold rotated secrets), in key order after `job`/`revision`.
+    case revisions(afterJob: String, revision: Int64)
+
+    public static let start = RetentionPhase.expiredTickets
+}
+
+/// What one retention step did, and where the pass goes next (nil: the pass is complete).
+public struct RetentionStepReport: Sendable, Equatable {
+    public var purgedTickets = 0
+    public var purgedKeys = 0
+    public var prunedRevisions = 0
+    /// How long this step's write transaction took, lock wait and commit included (zero: it wrote nothing).
+    /// Without competing writers that is how long it held the write lock.
+    public var writeDuration: Duration = .zero
+    public var next: RetentionPhase?
+
+    public init(next: RetentionPhase?) { self.next = next }
+}
+
+/// History retention, run by the leader as a sequence of short fenced transactions.
+public protocol RetentionStore: Sendable {
+    /// One bounded step of a retention pass at `phase`.
+    func retentionStep(_ fence: LeaderFence, phase: RetentionPhase, rules: RetentionRules, now: Timestamp)
+        async throws(StoreError) -> RetentionStepReport
+}
+
+public struct SQLiteRetentionStore: RetentionStore {
+    let database: BatonDatabase
+
+    public init(_ database: BatonDatabase) { self.database = database }
+
+    public func retentionStep(_ fence: LeaderFence, phase: RetentionPhase, rules: RetentionRules, now: Timestamp)
+        async throws(StoreError) -> RetentionStepReport
+    {
+        let cutoff = (now - rules.retention).milliseconds
+        switch phase {
+        case .expiredTickets:
+            let (deleted, took) = try await write(fence, now: now, "purge expired tickets") { db in
+                try db.cachedStatement(
+                    sql: """
+                        DELETE FROM ticket WHERE seq IN (
+                            SELECT seq FROM ticket WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT ?)
+                        """
+                ).execute(arguments: [cutoff, rules.batch])
+                return db.changesCount
+            }
+            var report = RetentionStepReport(next: deleted < rules.batch ? .crowdedJobs(after: 0) : .expiredTickets)
+            report.purgedTickets = deleted
+            report.writeDuration = took
+            return report
+
+        case .crowdedJobs(let after):
+            // Read without the write lock: which of the next jobs have more than `perJob` tickets, and the slot of
+            // their `perJob`-th newest (an index-only walk of `ticket_job_slot`). A ticket written meanwhile is newer,
+            // so the finished tickets older than that slot are still beyond the cap when they are deleted.
+            let (examined, crowded) = try await StoreError.mapping("find crowded jobs") {
+                try await database.pool.read { db -> ([Int64], [(seq: Int64, job: String, keepFrom: Int64)]) in
+                    let jobs = try Row.fetchAll(
+                        db.cachedStatement(sql: "SELECT seq, id FROM job WHERE seq > ? ORDER BY seq LIMIT ?"),
+                        arguments: [after, rules.jobsPerStep])
+                    let nth = try db.cachedStatement(
+                        sql: "SELECT slot FROM ticket WHERE job_id = ? ORDER BY slot DESC LIMIT 1 OFFSET ?")
+                    var crowded: [(seq: Int64, job: String, keepFrom: Int64)] = []
+                    for job in jobs {
+                        let id: String = job["id"]
+                        // A job is crowded when it has a ticket beyond the newest `perJob`.
+                        guard try Int64.fetchOne(nth, arguments: [id, rules.perJob]) != nil,
+                            let keepFrom = try Int64.fetchOne(nth, arguments: [id, rules.perJob - 1])
+                        else { continue }
+                        crowded.append((job["seq"], id, keepFrom))
+                    }
+                    return (jobs.map { $0["seq"] as Int64 }, crowded)
+                }
+            }
+            var report = RetentionStepReport(next: examined.count < rules.jobsPerStep ? .idempotencyKeys : nil)
+            if report.next == nil, let last = examined.last { report.next = .crowdedJobs(after: last) }
+            guard !crowded.isEmpty else { return report }
+            let ((deleted, outOfBudgetAt), took) = try await write(fence, now: now, "trim crowded jobs") { db -> (Int, Int64?) in
+                let trim = try db.cachedStatement(
+                    sql: """
+                        DELETE FROM ticket WHERE seq IN (
+                            SELECT seq FROM ticket WHERE job_id = ? AND slot < ? AND finished_at IS NOT NULL LIMIT ?)
+                        """)
+                var budget = rules.batch
+                for job in crowded {
+                    try trim.execute(arguments: [job.job, job.keepFrom, budget])
+                    budget -= db.changesCount
+                    if budget == 0 { return (rules.batch, job.seq) }
+                }
+                return (rules.batch - budget, nil)
+            }
+            report.purgedTickets = deleted
+            report.writeDuration = took
+            // Out of budget: that job may have more beyond its cap, so the next step starts at it again.
+            if let outOfBudgetAt { report.next = .crowdedJobs(after: outOfBudgetAt - 1) }
+            return report
+
+        case .idempotencyKeys:
+            let (deleted, took) = try await write(fence, now: now, "purge idempotency keys") { db in
+                try db.cachedStatement(
+                    sql: """
+                        DELETE FROM idempotency_key WHERE (job_id, key) IN (
+                            SELECT job_id, key FROM idempotency_key WHERE created_at < ? LIMIT ?)
+                        """
+                ).execute(arguments: [cutoff, rules.batch])
+                return db.changesCount
+            }
+            var report = RetentionStepReport(next: deleted < rules.batch ? .revisions(afterJob: "", revision: 0) : .idempotencyKeys)
+            report.purgedKeys = deleted
+            report.writeDuration = took
+            return report
+
+        case .revisions(let afterJob, let afterRevision):
+            // Read without the write lock. A revision that is no longer current never gets a new ticket (the tick
+            // and triggers pin the current one inside their transaction), so one that no ticket references now
+            // never will; the delete still re-checks that it is not current.
+            let (scanned, last, stale) = try await StoreError.mapping("find stale revisions") {
+                try await database.pool.read { db -> (Int, (String, Int64)?, [(String, Int64)]) in
+                    let page = try Row.fetchAll(
+                        db.cachedStatement(
+                            sql: """
+                                SELECT r.job_id, r.revision, r.created_at, j.revision AS current FROM job_revision AS r
+                                JOIN job AS j ON j.id = r.job_id
+                                WHERE (r.job_id, r.revision) > (?, ?) ORDER BY r.job_id, r.revision LIMIT ?
+                                """),
+                        arguments: [afterJob, afterRevision, rules.batch])
+                    let referenced = try db.cachedStatement(
+                        sql: "SELECT EXISTS (SELECT 1 FROM ticket WHERE job_id = ? AND revision = ?)")
+                    var stale: [(String, Int64)] = []
+                    for row in page {
+                        let job: String = row["job_id"]
+                        let revision: Int64 = row["revision"]
+                        guard (row["created_at"] as Int64) < cutoff, revision < (row["current"] as Int64),
+                            try Bool.fetchOne(referenced, arguments: [job, revision]) == false
+                        else { continue }
+                        stale.append((job, revision))
+                    }
+                    let last = page.last.map { ($0["job_id"] as String, $0["revision"] as Int64) }
+                    return (page.count, last, stale)
+                }
+            }
+            var report = RetentionStepReport(next: nil)
+            if !stale.isEmpty {
+                (report.prunedRevisions, report.writeDuration) = try await write(fence, now: now, "prune job revisions") { db in
+                    let prune = try db.cachedStatement(
+                        sql: """
+                            DELETE FROM job_revision WHERE job_id = ? AND revision = ?
+                              AND revision < (SELECT revision FROM job WHERE id = ?)
+                            """)
+                    var pruned = 0
+                    for (job, revision) in stale {
+                        try prune.execute(arguments: [job, revision, job])
+                        pruned += db.changesCount
+                    }
+                    return pruned
+                }
+            }
+            if scanned == rules.batch, let last {
+                report.next = .revisions(afterJob: last.0, revision: last.1)
+            }
+            return report
+        }
+    }
+
+    /// A fenced write transaction (a deposed leader's retention deletes nothing), and how long it took.
+    func write<T: Sendable>(
+        _ fence: LeaderFence, now: Timestamp, _ operation: String, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(StoreError) -> (T, Duration) {
+        let start = ContinuousClock.now
+        let result = try await StoreError.mapping(operation) {
+            try await database.pool.write { db in
+                try fence.check(db, now: now)
+                return try body(db)
+            }
+        }
+        return (result, ContinuousClock.now - start)
+    }
+}
