@@ -48,14 +48,20 @@ public struct Completion: Sendable, Equatable {
     public var status: Int?
     public var output: String?
     public var retry: RetryPolicy
+    /// A failure no retry can fix: the ticket fails at once with this reason (see ``AttemptResolution``).
+    public var finalReason: TicketReason?
 
-    public init(id: TicketID, token: ClaimToken, outcome: AttemptOutcome, status: Int? = nil, output: String? = nil, retry: RetryPolicy) {
+    public init(
+        id: TicketID, token: ClaimToken, outcome: AttemptOutcome, status: Int? = nil, output: String? = nil, retry: RetryPolicy,
+        finalReason: TicketReason? = nil
+    ) {
         self.id = id
         self.token = token
         self.outcome = outcome
         self.status = status
         self.output = output
         self.retry = retry
+        self.finalReason = finalReason
     }
 }
 
@@ -212,7 +218,8 @@ public struct SQLiteClaimStore: ClaimStore {
             _ = try TicketRows.finishAttempt(
                 db, seq: found.seq, jobID: found.jobID, attempt: found.attempt, maxAttempts: found.maxAttempts,
                 cancelRequested: found.cancelRequested, outcome: completion.outcome, status: completion.status,
-                output: completion.output, retry: completion.retry, now: now, jobTimes: &jobTimes)
+                output: completion.output, retry: completion.retry, finalReason: completion.finalReason, now: now,
+                jobTimes: &jobTimes)
             accepted[completion.id] = true
         }
         try jobTimes.write(db, now: now)

@@ -31,7 +31,7 @@ public struct CommandActionRunner: Sendable {
 
     public func run(_ action: CommandAction, identity: TicketIdentity, timeout: TimeSpan, stop: StopSignal) async -> ActionResult {
         guard allowCommands else {
-            return ActionResult(outcome: .failed, output: CommandActionRunner.disabledOutput)
+            return ActionResult(outcome: .failed, output: CommandActionRunner.disabledOutput, finalReason: .commandsDisabled)
         }
         guard let program = action.argv.first, !program.isEmpty else {
             return ActionResult(outcome: .failed, output: "command_failed: argv is empty")

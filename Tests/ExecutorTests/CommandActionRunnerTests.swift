@@ -100,6 +100,7 @@ struct CommandActionRunnerTests {
             CommandAction(argv: ["echo", "no"]), identity: Self.identity, timeout: .seconds(5), stop: StopSignal())
         #expect(result.outcome == .failed)
         #expect(result.output?.hasPrefix("commands_disabled") == true)
+        #expect(result.finalReason == .commandsDisabled)
     }
 
     @Test func anUnknownProgramFailsClearly() async {
