@@ -2,6 +2,7 @@ import BatonTestSupport
 import BatonCore
 import Executor
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("HTTP actions against a real local server")
@@ -106,6 +107,28 @@ struct HTTPActionRunnerTests {
         #expect(server.requests.isEmpty)
     }
 
+    @Test(arguments: ["http://169.254.169.254/latest/meta-data", "http://[fe80::1]/", "http://[::ffff:169.254.169.254]/",
+        "http://[fd00:ec2::254]/", "http://100.100.100.200/"])
+    func theDefaultListRefusesMetadataAddressesInsideAnEmptyNetworkNamespace(url: String) async throws {
+        // The runner's transport thread lives in a fresh network namespace (no interfaces up): even if the guard
+        // were broken, the connect would fail with "network unreachable" and no packet could leave this machine.
+        guard let runner = IsolatedRunner.make() else {
+            Issue.record("cannot create a network namespace here (needs root / CAP_SYS_ADMIN); the decision tests cover the ranges")
+            return
+        }
+        defer { runner.close() }
+        // First prove the isolation: from inside, even this host's loopback server is out of reach.
+        let server = try TestHTTPServer { _ in .init(status: 200) }
+        defer { server.stop() }
+        let local = await runner.run(HTTPAction(url: server.url), identity: Self.identity, timeout: .seconds(5), stop: StopSignal())
+        try #require(local.output?.hasPrefix("request_failed:") == true, "not isolated: \(local.output ?? "")")
+        #expect(server.requests.isEmpty)
+
+        let result = await runner.run(HTTPAction(url: url), identity: Self.identity, timeout: .seconds(5), stop: StopSignal())
+        #expect(result.outcome == .failed)
+        #expect(result.output?.hasPrefix("address_denied: refused to connect to ") == true, "\(result.output ?? "")")
+    }
+
     @Test func theSameServerIsReachedWhenLoopbackIsNotDenied() async throws {
         // The control for the test above: the only difference is the deny list.
         let server = try TestHTTPServer { _ in .init(status: 200, body: "hello") }
@@ -157,3 +180,29 @@ func waitUntil(
 }
 
 struct WaitTimeout: Error {}
+
+/// An `HTTPActionRunner` whose transport thread was started by a thread that first left this process's network
+/// namespace (`unshare(CLONE_NEWNET)` applies to the calling thread; threads it creates inherit it), so every
+/// socket the runner opens is in an empty namespace. nil where namespaces cannot be created.
+enum IsolatedRunner {
+    private typealias Unshare = @convention(c) (Int32) -> Int32
+    private static let cloneNewNet: Int32 = 0x4000_0000
+
+    static func make() -> HTTPActionRunner? {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "unshare") else { return nil }
+        let unshare = unsafeBitCast(symbol, to: Unshare.self)
+        let made = Mutex<HTTPActionRunner??>(nil)
+        let thread = Thread {
+            let runner = unshare(cloneNewNet) == 0 ? HTTPActionRunner() : nil
+            made.withLock { $0 = .some(runner) }
+        }
+        thread.start()
+        // The thread only makes one runner; bounded wait for it.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if let result = made.withLock({ $0 }) { return result }
+            usleep(1000)
+        }
+        return nil
+    }
+}
