@@ -26,6 +26,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
+        // libcurl's C API for HTTP actions (the same libcurl FoundationNetworking links; Sources/Executor/CurlTransport.swift).
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(
             name: "BatonCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -53,7 +55,7 @@ let package = Package(
         .target(
             name: "Executor",
             dependencies: [
-                "BatonCore", "BatonStore", "ZeroMQ",
+                "BatonCore", "BatonStore", "ZeroMQ", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -48,12 +48,14 @@ public struct Completion: Sendable, Equatable {
     public var status: Int?
     public var output: String?
     public var retry: RetryPolicy
+    /// A failure no retry can fix: the ticket fails at once with this reason (see ``AttemptResolution``).
+    public var finalReason: TicketReason?
     /// The job's name, for metrics with a job label; not written.
     public var job: String?
 
     public init(
         id: TicketID, token: ClaimToken, outcome: AttemptOutcome, status: Int? = nil, output: String? = nil, retry: RetryPolicy,
-        job: String? = nil
+        finalReason: TicketReason? = nil, job: String? = nil
     ) {
         self.job = job
         self.id = id
@@ -62,13 +64,14 @@ public struct Completion: Sendable, Equatable {
         self.status = status
         self.output = output
         self.retry = retry
+        self.finalReason = finalReason
     }
 
     /// What is written: the job name rides along for metrics only, so two completions that write the same thing
     /// are equal whether or not it was filled in.
     public static func == (lhs: Completion, rhs: Completion) -> Bool {
         lhs.id == rhs.id && lhs.token == rhs.token && lhs.outcome == rhs.outcome && lhs.status == rhs.status
-            && lhs.output == rhs.output && lhs.retry == rhs.retry
+            && lhs.output == rhs.output && lhs.retry == rhs.retry && lhs.finalReason == rhs.finalReason
     }
 }
 
@@ -225,7 +228,8 @@ public struct SQLiteClaimStore: ClaimStore {
             _ = try TicketRows.finishAttempt(
                 db, seq: found.seq, jobID: found.jobID, attempt: found.attempt, maxAttempts: found.maxAttempts,
                 cancelRequested: found.cancelRequested, outcome: completion.outcome, status: completion.status,
-                output: completion.output, retry: completion.retry, now: now, jobTimes: &jobTimes)
+                output: completion.output, retry: completion.retry, finalReason: completion.finalReason, now: now,
+                jobTimes: &jobTimes)
             accepted[completion.id] = true
         }
         try jobTimes.write(db, now: now)

@@ -173,14 +173,15 @@ enum TicketRows {
     /// As above, with the job's outcome time recorded in `jobTimes` for the caller to write once per batch.
     static func finishAttempt(
         _ db: Database, seq: Int64, jobID: String, attempt: Int, maxAttempts: Int, cancelRequested: Bool,
-        outcome: AttemptOutcome, status: Int?, output: String?, retry: RetryPolicy, now: Timestamp,
-        jobTimes: inout JobOutcomeTimes
+        outcome: AttemptOutcome, status: Int?, output: String?, retry: RetryPolicy, finalReason: TicketReason? = nil,
+        now: Timestamp, jobTimes: inout JobOutcomeTimes
     ) throws -> AttemptResolution {
         var policy = retry
         policy.maxAttempts = maxAttempts  // the ticket pins the attempt budget it was written with
         var effective = outcome
         if cancelRequested && outcome != .succeeded { effective = .cancelled }
-        let resolution = AttemptResolution.after(outcome: effective, attempt: attempt, retry: policy, now: now)
+        let resolution = AttemptResolution.after(
+            outcome: effective, attempt: attempt, retry: policy, now: now, finalReason: finalReason)
         let final = resolution.state.isFinal
         // Cached statements: completions arrive in batches of hundreds, each one these same few updates.
         try db.cachedStatement(

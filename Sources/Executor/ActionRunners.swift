@@ -13,7 +13,7 @@ public struct ActionRunners: Sendable {
 
     public init(_ configuration: ExecutorConfiguration) {
         self.init(
-            http: HTTPActionRunner(allowLinkLocal: configuration.allowLinkLocalHTTP, maximumConnectionsPerHost: configuration.capacity),
+            http: HTTPActionRunner(deny: configuration.httpDeny, maximumConnectionsPerHost: configuration.capacity),
             command: CommandActionRunner(allowCommands: configuration.allowCommands, killGrace: configuration.killGrace))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -11,7 +12,8 @@ import Foundation
 /// - default signal dispositions and an empty mask in the child. ServiceLifecycle ignores SIGTERM/SIGINT in our
 ///   process to receive them through Dispatch, and ignored signals survive `exec`: a Process child would ignore
 ///   the timeout's SIGTERM.
-/// - its own process group, so SIGTERM/SIGKILL reach the whole tree (`sh -c` and its children), not just the leader.
+/// - its own process group, so SIGTERM/SIGKILL reach the whole tree (`sh -c` and its children), not just the leader,
+///   including what is left of it after the leader has exited.
 /// - no inherited descriptors besides stdin (`/dev/null`) and one pipe for stdout and stderr.
 struct ChildProcess: Sendable {
     let pid: pid_t
@@ -19,6 +21,8 @@ struct ChildProcess: Sendable {
     let output: Int32
     /// Fulfilled by a reaper thread when the child exits.
     let exit: OneShot<Termination>
+    /// Fulfilled by ``release(killingGroup:)``; the reaper thread reaps the leader only then.
+    private let release: ReleaseGate
 
     struct SpawnError: Error, CustomStringConvertible {
         var description: String
@@ -76,28 +80,88 @@ struct ChildProcess: Sendable {
         }
 
         let exit = OneShot<Termination>()
+        let release = ReleaseGate()
         let reaper = Thread {
-            var raw: Int32 = 0
-            while waitpid(pid, &raw, 0) < 0 {
+            // Learn of the exit without reaping: an unreaped (zombie) leader keeps its PID, and so the process
+            // group's ID, from being reused, which makes signalling the group safe until `release`.
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 {
                 guard errno == EINTR else {
                     exit.fulfil(Termination(status: -1, signaled: false))
                     return
                 }
             }
-            let signal = raw & 0x7f
-            exit.fulfil(signal == 0 ? Termination(status: (raw >> 8) & 0xff, signaled: false) : Termination(status: signal, signaled: true))
+            exit.fulfil(ChildProcess.termination(info))
+            let killGroup = release.blockingWait()
+            if killGroup { kill(-pid, SIGKILL) }
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
         }
         reaper.name = "baton-command-reaper"
         reaper.start()
-        return ChildProcess(pid: pid, output: fds[0], exit: exit)
+        return ChildProcess(pid: pid, output: fds[0], exit: exit, release: release)
     }
 
-    /// Signals the child's whole process group, unless it has already been reaped (its pid may be reused).
+    private static func termination(_ info: siginfo_t) -> Termination {
+        // For SIGCHLD, si_status is the exit code (CLD_EXITED) or the signal that ended the child.
+        #if canImport(Glibc)
+            let status = info._sifields._sigchld.si_status
+        #else
+            let status = info.si_status
+        #endif
+        return info.si_code == Int32(CLD_EXITED) ? Termination(status: status, signaled: false) : Termination(status: status, signaled: true)
+    }
+
+    /// Signals the child's whole process group. Safe until ``release(killingGroup:)``: the leader is not reaped
+    /// before then, so the group ID cannot belong to anyone else, even after the leader has exited.
     func signal(_ number: Int32) {
-        guard exit.value == nil else { return }
-        if kill(-pid, number) != 0 {
-            kill(pid, number)
+        guard release.value == nil else { return }
+        kill(-pid, number)
+    }
+
+    /// Ends the caller's use of the child: once the leader has exited, SIGKILLs what is left of its process group
+    /// when `killingGroup` (background children, processes that ignored SIGTERM), then reaps the leader.
+    /// Does not wait; call it exactly once, after the last ``signal(_:)``.
+    func release(killingGroup: Bool) {
+        release.fulfil(killingGroup)
+    }
+
+    /// Whether any process of the group other than the (exited, unreaped) leader is still alive, read from /proc:
+    /// the group has no exit notification, and `kill(-pgid, 0)` counts the zombie leader as alive.
+    func groupHasLiveMembers() -> Bool {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return false }
+        for entry in entries {
+            guard let member = pid_t(entry), member != pid,
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // After "pid (comm)": state, ppid, pgrp, ...
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 2, fields[0] != "Z", pid_t(fields[2]) == pid { return true }
         }
+        return false
+    }
+}
+
+/// The caller's "done with the child" decision, awaited by the reaper thread (a blocking wait: it is a thread).
+private final class ReleaseGate: Sendable {
+    private let decision = Mutex<Bool?>(nil)
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    var value: Bool? { decision.withLock { $0 } }
+
+    func fulfil(_ killGroup: Bool) {
+        let first = decision.withLock { decision -> Bool in
+            guard decision == nil else { return false }
+            decision = killGroup
+            return true
+        }
+        if first { semaphore.signal() }
+    }
+
+    func blockingWait() -> Bool {
+        semaphore.wait()
+        return decision.withLock { $0 } ?? true
     }
 }
 

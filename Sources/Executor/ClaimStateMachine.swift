@@ -36,11 +36,14 @@ public struct ActionResult: Sendable, Equatable {
     /// HTTP status or process exit status.
     public var status: Int?
     public var output: String?
+    /// Set when no retry can succeed (e.g. `commands_disabled`): the ticket fails now, with this reason.
+    public var finalReason: TicketReason?
 
-    public init(outcome: AttemptOutcome, status: Int? = nil, output: String? = nil) {
+    public init(outcome: AttemptOutcome, status: Int? = nil, output: String? = nil, finalReason: TicketReason? = nil) {
         self.outcome = outcome
         self.status = status
         self.output = output
+        self.finalReason = finalReason
     }
 }
 
@@ -310,7 +313,7 @@ public struct ClaimStateMachine: Sendable {
                 .complete([
                     Completion(
                         id: id, token: entry.claim.token, outcome: outcome, status: result.status, output: result.output,
-                        retry: entry.claim.spec.policy.retry, job: entry.claim.jobName)
+                        retry: entry.claim.spec.policy.retry, finalReason: result.finalReason, job: entry.claim.jobName)
                 ]))
         }
         return actions + claimDeferred() + creditIfChanged() + finishIfDrained()

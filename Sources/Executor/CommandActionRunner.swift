@@ -10,8 +10,9 @@ import Foundation
 #endif
 
 /// Runs `command` actions (CONTRACT §4, §9a): argv without a shell, an environment of only `PATH`, the job's
-/// `env` and the identity variables; exit 0 = success; at the timeout SIGTERM, then SIGKILL after the kill grace;
-/// the last 4 KiB of combined stdout and stderr is kept.
+/// `env` and the identity variables; exit 0 = success; at the timeout (or a stop) SIGTERM to the process group, then
+/// SIGKILL to the group after the kill grace, whether or not the leader has exited; the last 4 KiB of combined stdout
+/// and stderr is kept.
 public struct CommandActionRunner: Sendable {
     /// `BATON_ALLOW_COMMANDS`: without it every command ticket fails with `commands_disabled`.
     public var allowCommands: Bool
@@ -31,7 +32,7 @@ public struct CommandActionRunner: Sendable {
 
     public func run(_ action: CommandAction, identity: TicketIdentity, timeout: TimeSpan, stop: StopSignal) async -> ActionResult {
         guard allowCommands else {
-            return ActionResult(outcome: .failed, output: CommandActionRunner.disabledOutput)
+            return ActionResult(outcome: .failed, output: CommandActionRunner.disabledOutput, finalReason: .commandsDisabled)
         }
         guard let program = action.argv.first, !program.isEmpty else {
             return ActionResult(outcome: .failed, output: "command_failed: argv is empty")
@@ -58,13 +59,6 @@ public struct CommandActionRunner: Sendable {
         let tail = OutputTail(fileDescriptor: child.output)
         close(child.output)
         let exit = child.exit
-        func signal(_ number: Int32) { child.signal(number) }
-
-        enum Event: Sendable {
-            case exited
-            case timedOut
-            case stopped(StopReason)
-        }
         var timedOut = false
         var stoppedBy: StopReason?
         let killGrace = self.killGrace
@@ -74,8 +68,14 @@ public struct CommandActionRunner: Sendable {
             { await stop.next(after: 0).map { Event.stopped($0) } }
         )
         switch first {
-        case .exited, nil:
-            break
+        case .exited, .groupGone:
+            // Ended on its own; anything it started in the background is left as it is (CONTRACT §4 times out and
+            // stops commands, it does not police what a finished one leaves behind).
+            child.release(killingGroup: false)
+        case nil:
+            // This task was cancelled: nobody will wait for the grace, so end the whole group now.
+            child.signal(SIGKILL)
+            child.release(killingGroup: true)
         case .timedOut, .stopped:
             var seen = 0
             if case .stopped(let reason) = first {
@@ -85,19 +85,27 @@ public struct CommandActionRunner: Sendable {
                 timedOut = true
             }
             if stoppedBy?.isImmediate == true {
-                signal(SIGKILL)
+                child.signal(SIGKILL)
             } else {
-                signal(SIGTERM)
+                child.signal(SIGTERM)
+                // The grace runs until it ends, a stronger stop arrives, or every process of the group has exited:
+                // the leader's exit alone is not enough (a background child, or one that ignores SIGTERM, lives on).
                 let seenSoFar = seen
-                let second = await firstOf(
-                    { await exit.wait().map { _ in Event.exited } },
+                _ = await firstOf(
+                    {
+                        guard await exit.wait() != nil else { return nil }
+                        return await CommandActionRunner.groupGone(child)
+                    },
                     { await after(killGrace, Event.timedOut) },
                     { await stop.next(after: seenSoFar).map { Event.stopped($0) } }
                 )
-                if case .exited = second {} else { signal(SIGKILL) }
             }
+            // Always, even when the leader already exited: it is still unreaped, so the group ID is still its own.
+            // Once more after the leader's exit (in `release`), for anything forked in between.
+            child.signal(SIGKILL)
+            child.release(killingGroup: true)
         }
-        let termination = await exit.wait() ?? Termination(status: -1, signaled: false)
+        let termination = await CommandActionRunner.uncancelled { await exit.wait() } ?? Termination(status: -1, signaled: false)
         let output = await tail.finish()
         let status = Int(termination.signaled ? 128 + termination.status : termination.status)
         let outcome: AttemptOutcome
@@ -109,6 +117,27 @@ public struct CommandActionRunner: Sendable {
             outcome = status == 0 ? .succeeded : .failed
         }
         return ActionResult(outcome: outcome, status: status, output: OutputLimit.text(output))
+    }
+
+    private enum Event: Sendable {
+        case exited
+        case timedOut
+        case stopped(StopReason)
+        case groupGone
+    }
+
+    /// Polls the group (there is no event for "the last member exited") until only the exited leader is left.
+    private static func groupGone(_ child: ChildProcess) async -> Event? {
+        while child.groupHasLiveMembers() {
+            guard await after(.milliseconds(20), ()) != nil else { return nil }
+        }
+        return .groupGone
+    }
+
+    /// Runs `body` in a task that does not inherit this task's cancellation: a cancelled attempt still learns how its
+    /// (killed) child ended, rather than returning while the child is alive.
+    private static func uncancelled<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        await Task { await body() }.value
     }
 
     private func resolve(_ program: String, cwd: String?) -> URL? {

@@ -16,8 +16,8 @@ public struct ExecutorConfiguration: Sendable {
     public var allowCommands: Bool
     /// Queues served, sent in `HELLO` (`BATON_QUEUES`).
     public var queues: [String]
-    /// Whether HTTP actions may reach 169.254.0.0/16 and fe80::/10 (`BATON_HTTP_ALLOW_LINK_LOCAL`).
-    public var allowLinkLocalHTTP: Bool
+    /// Addresses HTTP actions may not connect to (`BATON_HTTP_DENY`, adjusted by `BATON_HTTP_ALLOW_LINK_LOCAL`).
+    public var httpDeny: HTTPDenyList
     /// How often HELLO, CREDIT and HEARTBEAT go to every scheduler.
     public var announceInterval: TimeSpan
     /// How often this executor refreshes its row in the executors table.
@@ -40,7 +40,7 @@ public struct ExecutorConfiguration: Sendable {
         claimTTL: TimeSpan = .seconds(30),
         allowCommands: Bool = false,
         queues: [String] = ["default"],
-        allowLinkLocalHTTP: Bool = false,
+        httpDeny: HTTPDenyList = .standard,
         announceInterval: TimeSpan = .seconds(1),
         registrationInterval: TimeSpan = .seconds(5),
         shutdownGrace: TimeSpan = .seconds(10),
@@ -54,7 +54,7 @@ public struct ExecutorConfiguration: Sendable {
         self.claimTTL = claimTTL
         self.allowCommands = allowCommands
         self.queues = queues
-        self.allowLinkLocalHTTP = allowLinkLocalHTTP
+        self.httpDeny = httpDeny
         self.announceInterval = announceInterval
         self.registrationInterval = registrationInterval
         self.shutdownGrace = shutdownGrace

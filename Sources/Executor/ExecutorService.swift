@@ -295,14 +295,14 @@ public final class ExecutorService: Service, Sendable {
             await perform(actions)
         }
 
-        /// A log-safe summary: secrets in headers and env are `***`.
+        /// A log-safe summary: secrets in headers and env, URL userinfo and secret-looking parameters are `***`.
         func describe(_ action: Action) -> String {
             switch action {
             case .noop: return "noop"
             case .http(let http):
-                return "http \(http.method) \(http.url) \(Redaction.describe(http.headers))"
+                return "http \(http.method) \(Redaction.url(http.url)) \(Redaction.describe(http.headers))"
             case .command(let command):
-                return "command \(command.argv.joined(separator: " ")) \(Redaction.describe(command.env))"
+                return "command \(Redaction.argv(command.argv).joined(separator: " ")) \(Redaction.describe(command.env))"
             }
         }
 

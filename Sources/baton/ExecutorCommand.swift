@@ -38,8 +38,16 @@ struct ExecutorCommand: AsyncParsableCommand {
 
     @Flag(
         name: .customLong("http-allow-link-local"), inversion: .prefixedNo,
-        help: "Let HTTP actions reach 169.254.0.0/16 and fe80::/10 (env BATON_HTTP_ALLOW_LINK_LOCAL, default false).")
+        help: "Drop 169.254.0.0/16 and fe80::/10 from the default --http-deny (env BATON_HTTP_ALLOW_LINK_LOCAL, default false).")
     var httpAllowLinkLocal: Bool?
+
+    @Option(
+        name: .customLong("http-deny"),
+        help: """
+            Comma-separated CIDR blocks HTTP actions may not connect to, or none (env BATON_HTTP_DENY, \
+            default 169.254.0.0/16,fe80::/10,fd00:ec2::254/128,100.100.100.200/32).
+            """)
+    var httpDeny: String?
 
     @Option(name: .customLong("executor-id"), help: "This executor's id (env BATON_EXECUTOR_ID, default <host>-<pid>-<random>).")
     var executorID: String?
@@ -79,8 +87,8 @@ struct ExecutorCommand: AsyncParsableCommand {
             configuration.claimTTL = try Settings.span(claimTTL, env: "BATON_CLAIM_TTL", default: .seconds(30), in: TimeBounds.claimTTL)
             configuration.allowCommands = try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false)
             configuration.queues = Settings.list(queues, env: "BATON_QUEUES", default: ["default"])
-            configuration.allowLinkLocalHTTP = try Settings.bool(
-                httpAllowLinkLocal, env: "BATON_HTTP_ALLOW_LINK_LOCAL", default: false)
+            configuration.httpDeny = try Settings.httpDeny(
+                httpDeny, allowLinkLocal: try Settings.bool(httpAllowLinkLocal, env: "BATON_HTTP_ALLOW_LINK_LOCAL", default: false))
             if let id = Settings.optionalString(executorID, env: "BATON_EXECUTOR_ID") {
                 configuration.executorID = id
             }
@@ -94,5 +102,25 @@ struct ExecutorCommand: AsyncParsableCommand {
             throw CLIFailure.usage(error.description)
         }
         return configuration
+    }
+}
+
+extension Settings {
+    /// `BATON_HTTP_DENY`, or the default list; `BATON_HTTP_ALLOW_LINK_LOCAL` only edits the default, so setting both
+    /// is refused rather than guessed at.
+    static func httpDeny(_ flag: String?, allowLinkLocal: Bool) throws -> HTTPDenyList {
+        guard let text = optionalString(flag, env: "BATON_HTTP_DENY") else {
+            return allowLinkLocal ? .standardAllowingLinkLocal : .standard
+        }
+        guard !allowLinkLocal else {
+            throw ValidationError(
+                "BATON_HTTP_DENY / --http-deny and BATON_HTTP_ALLOW_LINK_LOCAL / --http-allow-link-local: set one, not both "
+                    + "(leave 169.254.0.0/16 and fe80::/10 out of BATON_HTTP_DENY to allow link-local addresses)")
+        }
+        do {
+            return try HTTPDenyList(parsing: text)
+        } catch {
+            throw ValidationError("BATON_HTTP_DENY / --http-deny: \(error.description)")
+        }
     }
 }

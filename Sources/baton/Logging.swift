@@ -1,3 +1,4 @@
+import BatonCore
 import Foundation
 import Logging
 import Synchronization
@@ -29,8 +30,10 @@ struct BatonLogHandler: LogHandler {
         let line: String
         switch format {
         case .text:
-            let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            line = "\(time) \(event.level.rawValue.uppercased()) \(label): \(event.message)\(fields.isEmpty ? "" : " " + fields)\n"
+            // Escaped (LogLine): metadata carries peer input such as executor ids, which must not forge lines.
+            line = LogLine.text(
+                time: time, level: event.level.rawValue.uppercased(), label: label, message: "\(event.message)",
+                fields: merged.sorted { $0.key < $1.key }.map { (key: $0.key, value: "\($0.value)") })
         case .json:
             var object: [String: Any] = ["time": time, "level": event.level.rawValue, "logger": label, "message": "\(event.message)"]
             for (key, value) in merged { object[key] = BatonLogHandler.json(value) }

@@ -1,7 +1,12 @@
 import BatonCore
+import BatonTestSupport
 import Executor
 import Foundation
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Command actions as real child processes")
 struct CommandActionRunnerTests {
@@ -94,12 +99,83 @@ struct CommandActionRunnerTests {
         #expect(clock.now - started < .seconds(20))
     }
 
+    // MARK: The process group after a timeout or a stop
+
+    /// The PID on the first line of a command's output (the scripts below print `$!`).
+    static func backgroundPID(_ result: ActionResult) throws -> pid_t {
+        let first = try #require(result.output?.split(separator: "\n").first)
+        return try #require(pid_t(first.trimmingCharacters(in: .whitespaces)))
+    }
+
+    /// Alive and not a zombie (an orphan may wait a moment for its new parent to reap it).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+            return false
+        }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+
+    /// Waits (bounded) for `pid` to be gone; if it is not, kills it (it is a child of a command this test started).
+    static func expectGone(_ pid: pid_t, sourceLocation: SourceLocation = #_sourceLocation) async {
+        let gone = await eventually(timeout: .seconds(5)) { !isRunning(pid) }
+        if !gone { kill(pid, SIGKILL) }
+        #expect(gone, "background process \(pid) outlived its command", sourceLocation: sourceLocation)
+    }
+
+    @Test func aTimeoutKillsABackgroundChildThatIgnoresTermAfterTheLeaderExits() async throws {
+        // The leader dies of SIGTERM at once; its background child ignores SIGTERM and would run for 300 s.
+        let result = await run(
+            ["/bin/sh", "-c", "(trap '' TERM; exec sleep 300) & echo $!; exec sleep 300"], timeout: .milliseconds(300))
+        #expect(result.outcome == .timedOut)
+        #expect(result.status == 128 + 15)
+        await Self.expectGone(try Self.backgroundPID(result))
+    }
+
+    @Test func aTimeoutKillsTheGroupWhenTheLeaderIgnoresTermAndLeavesAChild() async throws {
+        // The leader ignores SIGTERM and so does what it started; after the grace both must be gone.
+        let result = await run(
+            ["/bin/sh", "-c", "trap '' TERM; sleep 300 & echo $!; wait"], timeout: .milliseconds(300))
+        #expect(result.outcome == .timedOut)
+        await Self.expectGone(try Self.backgroundPID(result))
+    }
+
+    @Test func aPolitelyStoppedCommandDoesNotWaitOutTheGrace() async {
+        // Everything exits on SIGTERM: the runner returns as soon as the group is empty, not after the grace.
+        let slow = CommandActionRunner(allowCommands: true, killGrace: .seconds(30))
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result = await slow.run(
+            CommandAction(argv: ["/bin/sh", "-c", "sleep 300 & exec sleep 300"]), identity: Self.identity, timeout: .milliseconds(200),
+            stop: StopSignal())
+        #expect(result.outcome == .timedOut)
+        #expect(clock.now - started < .seconds(20))  // far below the 30 s grace; loose because CI machines are busy
+    }
+
+    @Test func aCancelledAttemptKillsItsWholeGroup() async throws {
+        let output = "/tmp/baton-cancel-\(UUID().uuidString)"
+        defer { unlink(output) }
+        let attempt = Task {
+            await runner.run(
+                CommandAction(argv: ["/bin/sh", "-c", "(trap '' TERM; exec sleep 300) & echo $! > \(output); exec sleep 300"]),
+                identity: Self.identity, timeout: .seconds(600), stop: StopSignal())
+        }
+        try await waitUntil("the background PID is written") {
+            ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").hasSuffix("\n")
+        }
+        let pid = try #require(pid_t(try String(contentsOfFile: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        attempt.cancel()
+        _ = await attempt.value
+        await Self.expectGone(pid)
+    }
+
     @Test func commandsAreRefusedUnlessAllowed() async {
         let disabled = CommandActionRunner(allowCommands: false)
         let result = await disabled.run(
             CommandAction(argv: ["echo", "no"]), identity: Self.identity, timeout: .seconds(5), stop: StopSignal())
         #expect(result.outcome == .failed)
         #expect(result.output?.hasPrefix("commands_disabled") == true)
+        #expect(result.finalReason == .commandsDisabled)
     }
 
     @Test func anUnknownProgramFailsClearly() async {

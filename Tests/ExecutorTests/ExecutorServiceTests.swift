@@ -76,9 +76,9 @@ struct ExecutorServiceTests {
         self.logger = logger
     }
 
-    func configuration(_ scheduler: FakeScheduler, id: String) -> ExecutorConfiguration {
+    func configuration(_ scheduler: FakeScheduler, id: String, allowCommands: Bool = true) -> ExecutorConfiguration {
         ExecutorConfiguration(
-            executorID: id, schedulers: [scheduler.endpoint], capacity: 4, claimTTL: .seconds(3), allowCommands: true,
+            executorID: id, schedulers: [scheduler.endpoint], capacity: 4, claimTTL: .seconds(3), allowCommands: allowCommands,
             announceInterval: .milliseconds(100), registrationInterval: .milliseconds(200), shutdownGrace: .milliseconds(300),
             killGrace: .milliseconds(300))
     }
@@ -97,9 +97,11 @@ struct ExecutorServiceTests {
     }
 
     /// Starts an executor in its own service group and waits (bounded) for its first HELLO.
-    func start(scheduler: FakeScheduler, id: String) async throws -> (ExecutorService, ServiceGroup, Task<Void, any Error>) {
+    func start(
+        scheduler: FakeScheduler, id: String, allowCommands: Bool = true
+    ) async throws -> (ExecutorService, ServiceGroup, Task<Void, any Error>) {
         let service = ExecutorService(
-            configuration: configuration(scheduler, id: id), claims: SQLiteClaimStore(database), nodes: SQLiteNodeStore(database),
+            configuration: configuration(scheduler, id: id, allowCommands: allowCommands), claims: SQLiteClaimStore(database), nodes: SQLiteNodeStore(database),
             logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
         let running = Task { try await group.run() }
@@ -176,6 +178,32 @@ struct ExecutorServiceTests {
         try await waitUntil("cancelled") { try await self.ticket(long.id)?.state == .cancelled }
         let attempts = try #require(try await ticket(long.id)?.attempts)
         #expect(attempts.map(\.outcome) == [.cancelled])
+
+        await group.triggerGracefulShutdown()
+        try await running.value
+        await scheduler.close()
+    }
+
+    @Test func withoutAllowCommandsACommandTicketFailsOnceWithCommandsDisabled() async throws {
+        let scheduler = try await FakeScheduler()
+        let id = "exec-\(UUID().uuidString.prefix(8))"
+        // Three attempts allowed: a retry would leave the ticket `retrying`; CONTRACT §4 fails it at once instead.
+        try await job("cmd", .command(CommandAction(argv: ["echo", "never"])))
+        let ticket = try await trigger("cmd", key: "d")
+        #expect(ticket.maxAttempts == 3)
+        let (_, group, running) = try await start(scheduler: scheduler, id: id, allowCommands: false)
+        scheduler.send(.tickets([notice(ticket)]), to: id)
+        try await waitUntil("the attempt ended") {
+            guard let state = try await self.ticket(ticket.id)?.state else { return false }
+            return state != .pending && state != .running
+        }
+        let ended = try #require(try await self.ticket(ticket.id))
+        #expect(ended.state == .failed)
+        #expect(ended.reason == .commandsDisabled)
+        #expect(ended.attempt == 1)
+        let attempts = try #require(ended.attempts)
+        #expect(attempts.map(\.outcome) == [.failed])
+        #expect(attempts.first?.output?.hasPrefix("commands_disabled") == true)
 
         await group.triggerGracefulShutdown()
         try await running.value

@@ -70,8 +70,10 @@ public struct AttemptResolution: Sendable, Equatable {
 
     /// - Parameters:
     ///   - attempt: the attempt that just ended (1-based).
+    ///   - finalReason: the attempt failed in a way no retry can fix (`commands_disabled`: CONTRACT §4 fails such a
+    ///     ticket once); a failure then ends the ticket with this reason, whatever attempts are left.
     public static func after(
-        outcome: AttemptOutcome, attempt: Int, retry: RetryPolicy, now: Timestamp
+        outcome: AttemptOutcome, attempt: Int, retry: RetryPolicy, now: Timestamp, finalReason: TicketReason? = nil
     ) -> AttemptResolution {
         switch outcome {
         case .succeeded:
@@ -87,6 +89,9 @@ public struct AttemptResolution: Sendable, Equatable {
                 case .leaseExpired: .leaseExpired
                 default: .actionFailed
                 }
+            if outcome == .failed, let finalReason {
+                return AttemptResolution(state: .failed, notBefore: nil, reason: finalReason)
+            }
             guard attempt < retry.maxAttempts else {
                 return AttemptResolution(state: .failed, notBefore: nil, reason: reason)
             }

@@ -1,0 +1,29 @@
+import BatonCore
+import Testing
+
+@Suite("A failure no retry can fix ends the ticket at once")
+struct FinalReasonTests {
+    static let now = Timestamp(milliseconds: 1_700_000_000_000)
+    static let retry = RetryPolicy(maxAttempts: 5, initialDelay: .seconds(10), maxDelay: .minutes(10), multiplier: 2)
+
+    @Test func commandsDisabledFailsOnTheFirstAttempt() {
+        let resolution = AttemptResolution.after(
+            outcome: .failed, attempt: 1, retry: Self.retry, now: Self.now, finalReason: .commandsDisabled)
+        #expect(resolution == AttemptResolution(state: .failed, notBefore: nil, reason: .commandsDisabled))
+    }
+
+    @Test func withoutAFinalReasonTheSameFailureIsRetried() {
+        let resolution = AttemptResolution.after(outcome: .failed, attempt: 1, retry: Self.retry, now: Self.now)
+        #expect(resolution.state == .retrying)
+        #expect(resolution.reason == .actionFailed)
+    }
+
+    @Test func aFinalReasonDoesNotTurnOtherOutcomesIntoFailures() {
+        #expect(
+            AttemptResolution.after(outcome: .succeeded, attempt: 1, retry: Self.retry, now: Self.now, finalReason: .commandsDisabled)
+                .state == .succeeded)
+        #expect(
+            AttemptResolution.after(outcome: .cancelled, attempt: 1, retry: Self.retry, now: Self.now, finalReason: .commandsDisabled)
+                .state == .cancelled)
+    }
+}
