@@ -10,6 +10,10 @@ struct SchedulerMetrics: Sendable {
     let redelivered = Counter(label: "baton_tickets_redelivered_total")
     let wireRejected = Counter(label: "baton_wire_rejected_total")
     let sendFailures = Counter(label: "baton_wire_send_failures_total")
+    /// CURVE handshakes refused by the dispatch allow list.
+    let handshakesRefused = Counter(label: "baton_dispatch_handshakes_refused_total")
+    /// Executors suspended for leaving offers unclaimed for BATON_REDELIVER_AFTER.
+    let peersSuspended = Counter(label: "baton_dispatch_peers_suspended_total")
     let tickLag = Timer(label: "baton_tick_lag_seconds")
     let isLeader = Gauge(label: "baton_scheduler_is_leader")
     let epoch = Gauge(label: "baton_leader_epoch")

@@ -21,6 +21,8 @@ struct ExecutorCommand: AsyncParsableCommand {
 
     @OptionGroup var metrics: MetricsOptions
 
+    @OptionGroup var dispatchSecurity: DispatchClientOptions
+
     @Option(help: "Comma-separated scheduler endpoints (env BATON_SCHEDULERS, default tcp://127.0.0.1:7710).")
     var schedulers: String?
 
@@ -85,6 +87,8 @@ struct ExecutorCommand: AsyncParsableCommand {
                 configuration.executorID = id
             }
             configuration.shutdownGrace = try Settings.span(shutdownGrace, env: "BATON_SHUTDOWN_GRACE", default: .seconds(10))
+            configuration.dispatchKeys = try dispatchSecurity.keys()
+            configuration.dispatchServerKey = try dispatchSecurity.serverKey()
             _ = try common.storeConfiguration()
             try configuration.validate()
         } catch let error as ValidationError {

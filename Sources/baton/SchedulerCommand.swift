@@ -18,6 +18,8 @@ struct SchedulerCommand: AsyncParsableCommand {
 
     @OptionGroup var metrics: MetricsOptions
 
+    @OptionGroup var dispatchSecurity: DispatchServerOptions
+
     @Option(help: "ZeroMQ ROUTER endpoint to bind (env BATON_DISPATCH_BIND, default tcp://127.0.0.1:7710).")
     var dispatchBind: String?
 
@@ -37,15 +39,7 @@ struct SchedulerCommand: AsyncParsableCommand {
     var schedulerID: String?
 
     func run() async throws {
-        var configuration = SchedulerConfiguration(
-            id: Settings.optionalString(schedulerID, env: "BATON_SCHEDULER_ID"),
-            dispatchBind: Settings.string(dispatchBind, env: "BATON_DISPATCH_BIND", default: "tcp://127.0.0.1:7710"))
-        configuration.leaseTTL = try Settings.span(leaseTTL, env: "BATON_LEASE_TTL", default: .seconds(10))
-        configuration.redeliverAfter = try Settings.span(redeliverAfter, env: "BATON_REDELIVER_AFTER", default: .seconds(2))
-        configuration.retention = try Settings.span(retention, env: "BATON_RETENTION", default: .days(30))
-        configuration.historyPerJob = try Settings.int(historyPerJob, env: "BATON_HISTORY_PER_JOB", default: 1000, in: 1...1_000_000)
-        let problems = configuration.validate()
-        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
+        let configuration = try reportingFailures { try schedulerConfiguration() }
 
         let logger = try common.logger(role: "scheduler")
         let database = try BatonDatabase(try common.storeConfiguration())
@@ -56,6 +50,30 @@ struct SchedulerCommand: AsyncParsableCommand {
             "scheduler starting",
             metadata: ["id": "\(configuration.id)", "db": "\(database.configuration.path)", "bind": "\(configuration.dispatchBind)"])
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    }
+
+    /// Flags, then `BATON_*` variables, then defaults; every invalid value is exit 2 with a message naming it.
+    func schedulerConfiguration() throws -> SchedulerConfiguration {
+        do {
+            var configuration = SchedulerConfiguration(
+                id: Settings.optionalString(schedulerID, env: "BATON_SCHEDULER_ID"),
+                dispatchBind: Settings.string(dispatchBind, env: "BATON_DISPATCH_BIND", default: "tcp://127.0.0.1:7710"))
+            configuration.leaseTTL = try Settings.span(leaseTTL, env: "BATON_LEASE_TTL", default: .seconds(10))
+            configuration.redeliverAfter = try Settings.span(redeliverAfter, env: "BATON_REDELIVER_AFTER", default: .seconds(2))
+            configuration.retention = try Settings.span(retention, env: "BATON_RETENTION", default: .days(30))
+            configuration.historyPerJob = try Settings.int(historyPerJob, env: "BATON_HISTORY_PER_JOB", default: 1000, in: 1...1_000_000)
+            configuration.dispatchKeys = try dispatchSecurity.keys()
+            configuration.dispatchClientKeys = try dispatchSecurity.clientKeys()
+            configuration.dispatchInsecure = try Settings.bool(
+                dispatchSecurity.dispatchInsecure, env: "BATON_DISPATCH_INSECURE", default: false)
+            configuration.maximumPeers = try Settings.int(
+                dispatchSecurity.dispatchMaxPeers, env: "BATON_DISPATCH_MAX_PEERS", default: 1024, in: 1...65536)
+            let problems = configuration.validate()
+            guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
+            return configuration
+        } catch let error as ValidationError {
+            throw CLIFailure.usage(error.message)
+        }
     }
 }
 
