@@ -231,6 +231,8 @@ public final class Dispatcher: Service {
             let due = try await store.dueTickets(by: now, after: work.cursor, limit: limit)
             dispatch(due, complete: due.count < limit, now: now, work: &work, loop: loop)
         }
+        let observing = registry.withLock { $0.awaitsFirstClaim }
+        if observing { work.nextRescan = min(work.nextRescan, now + LeaderWork.probationRescan) }
 
         if now >= work.nextCancellationCheck {
             work.nextCancellationCheck = now + .seconds(1)
@@ -252,6 +254,7 @@ public final class Dispatcher: Service {
         }
         // Unclaimed tickets are re-sent by the poll (every 250 ms) once BATON_REDELIVER_AFTER has passed.
         if let ticketDue, ticketDue > now { wake = min(wake, ticketDue) }
+        if observing { wake = min(wake, work.nextRescan) }
         return .milliseconds(max(0, (wake - clock.now()).milliseconds))
     }
 
@@ -370,6 +373,8 @@ struct LeaderWork {
     var cursor: DueCursor?
     /// When the next pass reads from the head again (redelivery, tickets that became due behind the cursor).
     var nextRescan = Timestamp(milliseconds: 0)
+    /// How soon the head is read again while a peer on probation holds an offer (see `ExecutorRegistry.take`).
+    static let probationRescan = TimeSpan.milliseconds(10)
     var nextCancellationCheck = Timestamp(milliseconds: 0)
     var nextForget = Timestamp(milliseconds: 0)
 }

@@ -50,6 +50,10 @@ struct ExecutorRegistry: Sendable {
     }
 
     static let watchedOffers = 8
+    /// Offers a peer not (or no longer) seen claiming may hold at once. One: a stranger holds at most one ticket
+    /// until its suspension, and a real executor is seen claiming within a few milliseconds (the leader reads the
+    /// due queue quickly while such an offer is out, see ``awaitsFirstClaim``).
+    static let probationOffers = 1
     /// The longest suspension, however many strikes: long enough that a peer which never claims costs little,
     /// short enough that a real executor wrongly suspended (its database stalled for a while) is back well
     /// within a typical misfire grace.
@@ -141,8 +145,10 @@ struct ExecutorRegistry: Sendable {
     }
 
     /// Picks an executor with credit serving `queue`, round-robin, never a suspended one, and takes one credit from
-    /// it. A redelivered ticket (`avoid` is where it went before) goes to a different executor when one has credit
-    /// (CONTRACT §9a), preferring one seen claiming, so a ticket does not wander from one stranger to the next.
+    /// it. Executors seen claiming come first; a peer on probation (never seen claiming, or suspended since) gets a
+    /// ticket only when none of those has credit, and holds one offer at a time, so strangers cannot hold tickets
+    /// a real executor could run. A redelivered ticket (`avoid` is where it went before) goes to a different
+    /// executor when one has credit (CONTRACT §9a).
     mutating func take(queue: String, avoid: [UInt8]?, now: Timestamp) -> [UInt8]? {
         guard !rotation.isEmpty else { return nil }
         var other: Int?
@@ -150,25 +156,36 @@ struct ExecutorRegistry: Sendable {
         for step in 0..<rotation.count {
             let index = (nextIndex + step) % rotation.count
             let id = rotation[index]
-            guard let peer = peers[id], peer.credit > 0, peer.queues.contains(queue), !isSuspended(id, now: now) else {
+            guard let peer = peers[id], peer.credit > 0, peer.queues.contains(queue), !isSuspended(id, now: now),
+                peer.lastClaimSeen != nil || peer.watched.count < Self.probationOffers
+            else {
                 continue
             }
             if id == avoid {
                 fallback = fallback ?? index
-            } else if avoid == nil || peer.lastClaimSeen != nil {
-                return consume(at: index)
+            } else if peer.lastClaimSeen != nil {
+                return consume(at: index, advancing: avoid == nil)
             } else {
                 other = other ?? index
             }
         }
-        return (other ?? fallback).map { consume(at: $0) }
+        if let other { return consume(at: other, advancing: avoid == nil) }
+        return fallback.map { consume(at: $0, advancing: false) }
     }
 
-    private mutating func consume(at index: Int) -> [UInt8] {
+    /// A redelivery does not move the rotation: otherwise every redelivery to the one executor that claims reset
+    /// the rotation to the peers after it, and first offers kept going to the same strangers.
+    private mutating func consume(at index: Int, advancing: Bool) -> [UInt8] {
         let id = rotation[index]
         peers[id]?.credit -= 1
-        nextIndex = (index + 1) % rotation.count
+        if advancing { nextIndex = (index + 1) % rotation.count }
         return id
+    }
+
+    /// Whether a peer not seen claiming holds an offer: the leader then reads the due queue from its head soon,
+    /// so a real executor is seen claiming (and leaves probation) within milliseconds.
+    var awaitsFirstClaim: Bool {
+        peers.values.contains { $0.lastClaimSeen == nil && !$0.watched.isEmpty }
     }
 
     /// The leader sent `ticket` to `routingID`: watch it, until a claim by this peer is seen.
@@ -210,6 +227,7 @@ struct ExecutorRegistry: Sendable {
         let suspension = Suspension(strikes: strikes, until: now + min(length, Self.maximumSuspension))
         suspensions[routingID] = suspension
         peers[routingID]?.watched = []
+        peers[routingID]?.lastClaimSeen = nil  // back on probation once the suspension ends
         return suspension
     }
 }

@@ -166,15 +166,20 @@ struct UnclaimingPeerTests {
 
     @Test func aPeerThatClaimsNothingWithinRedeliverAfterIsSuspendedAndItsTicketGoesElsewhere() throws {
         var registry = registryWithRogue()
-        // Round-robin hands the rogue its share.
+        // The proven executor comes first; the rogue gets a ticket only when it has no credit, and then only one
+        // until it is seen claiming (probation).
+        registry.credit(real, 0, now: t0 + .seconds(1))
         var sentToRogue: [(id: TicketID, position: DueCursor)] = []
         for n in 1...4 {
             let taken = registry.take(queue: "default", avoid: nil, now: t0 + .seconds(1))
-            let peer = try #require(taken)
-            registry.offered(peer, ticket: ticket(n).id, position: ticket(n).position, now: t0 + .seconds(1))
-            if peer == rogue { sentToRogue.append(ticket(n)) }
+            if let peer = taken {
+                registry.offered(peer, ticket: ticket(n).id, position: ticket(n).position, now: t0 + .seconds(1))
+                if peer == rogue { sentToRogue.append(ticket(n)) }
+            }
         }
-        #expect(sentToRogue.count == 2)
+        registry.credit(real, 16, now: t0 + .seconds(1))
+        #expect(sentToRogue.count == 1)
+        #expect(registry.awaitsFirstClaim, "the leader reads the due queue soon to learn whether the rogue claims")
         // 250 ms polls: the rogue's tickets stay due.
         registry.observe(due: Set(sentToRogue.map { $0.id }), readThrough: nil, now: t0 + .milliseconds(1250))
         #expect(!registry.isSuspended(rogue, now: t0 + .milliseconds(1250)), "not before BATON_REDELIVER_AFTER")
@@ -182,7 +187,7 @@ struct UnclaimingPeerTests {
         let redeliverAt = t0 + .seconds(3)
         let suspension = registry.unclaimed(rogue, ticket: sentToRogue[0].id, sentAt: t0 + .seconds(1), now: redeliverAt)
         #expect(suspension == ExecutorRegistry.Suspension(strikes: 1, until: redeliverAt + .seconds(2)))
-        #expect(registry.usableCredit(now: redeliverAt) == 16 - 2, "the rogue's 1024 credit no longer counts")
+        #expect(registry.usableCredit(now: redeliverAt) == 16, "the rogue's 1024 credit no longer counts")
         // The redelivered ticket, and every other one, goes to the real executor while the rogue is suspended.
         for _ in 0..<10 {
             let taken = registry.take(queue: "default", avoid: rogue, now: redeliverAt)
@@ -257,8 +262,11 @@ struct UnclaimingPeerTests {
             let taken = registry.take(queue: "default", avoid: rogue, now: t0 + .seconds(1))
             #expect(taken == real)
         }
-        // First deliveries still rotate over everyone (a new executor must get work to prove itself).
+        // First deliveries too go to the proven executor while it has credit; then to peers on probation.
         let firsts = (0..<6).compactMap { _ in registry.take(queue: "default", avoid: nil, now: t0 + .seconds(1)) }
-        #expect(Set(firsts) == [real, rogue, other])
+        #expect(Set(firsts) == [real])
+        registry.credit(real, 0, now: t0 + .seconds(1))
+        let spare = (0..<2).compactMap { _ in registry.take(queue: "default", avoid: nil, now: t0 + .seconds(1)) }
+        #expect(Set(spare) == [rogue, other])
     }
 }
