@@ -84,6 +84,7 @@ let package = Package(
                 "Gateway",
                 "Scheduler",
                 "Executor",
+                "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import BatonCore
 import Foundation
+import ZeroMQ
 
 /// Everything an executor process needs, resolved once from flags and environment by `baton executor`
 /// and validated before anything starts (CONTRACT §3).
@@ -32,6 +33,10 @@ public struct ExecutorConfiguration: Sendable {
     public var version: String
     /// Attempt outcomes carry a `job` label (`BATON_METRICS_JOB_LABELS`; off: bounded cardinality, CONTRACT §9a).
     public var metricsJobLabels = false
+    /// This executor's CURVE key pair (`BATON_DISPATCH_SECRET_KEY[_FILE]`), for schedulers with keys.
+    public var dispatchKeys: CurveKeyPair?
+    /// The schedulers' public key (`BATON_DISPATCH_SERVER_KEY[_FILE]`).
+    public var dispatchServerKey: CurvePublicKey?
 
     public init(
         executorID: String = ExecutorConfiguration.generatedExecutorID(),
@@ -100,6 +105,9 @@ public struct ExecutorConfiguration: Sendable {
         if queues.isEmpty {
             problems.append("BATON_QUEUES / --queues needs at least one queue name")
         }
+        if queues.count > WireMessage.Hello.maximumQueues {
+            problems.append("BATON_QUEUES / --queues lists \(queues.count) queues; schedulers accept at most \(WireMessage.Hello.maximumQueues)")
+        }
         for queue in queues where !JobSpec.isValidName(queue) {  // queue names follow job names
             problems.append("BATON_QUEUES / --queues: \"\(queue)\" is not a queue name ([a-z0-9][a-z0-9._-]{0,62})")
         }
@@ -112,6 +120,10 @@ public struct ExecutorConfiguration: Sendable {
             ("BYE linger", byeLinger),
         ] where !TimeBounds.internalInterval.contains(span) {
             problems.append("\(name) must be \(TimeBounds.internalInterval.boundDescription), not \(span)")
+        }
+        if (dispatchKeys == nil) != (dispatchServerKey == nil) {
+            problems.append(
+                "BATON_DISPATCH_SECRET_KEY and BATON_DISPATCH_SERVER_KEY (or their _FILE forms) go together: CURVE needs this executor's key and the scheduler's")
         }
         if !problems.isEmpty {
             throw ExecutorConfigurationError(problems: problems)

@@ -29,6 +29,8 @@ public final class ExecutorService: Service, Sendable {
         var machine: ClaimStateMachine
         var stops: [TicketID: StopSignal] = [:]
         var wireRejected = 0
+        /// One "rejected a malformed message" line per scheduler per 10 s; `wireRejected` counts them all.
+        var rejectionLog = LogThrottle()
         var completed = 0
         var completionsFenced = 0
         var started = false
@@ -95,9 +97,12 @@ public final class ExecutorService: Service, Sendable {
         let context = try ZMQContext()
         let identity = Array(configuration.executorID.utf8)
         let endpoints = configuration.schedulers
+        let keys = configuration.dispatchKeys
+        let serverKey = configuration.dispatchServerKey
         let loop = try await ZMQSocketLoop(context: context) { context in
             try endpoints.map { endpoint in
                 let socket = try ZMQSocket(context: context, type: .dealer)
+                if let keys, let serverKey { try socket.useCurveClient(keys, serverKey: serverKey) }
                 try socket.set(.routingID, identity)
                 try socket.set(.maxMessageSize, Int64(WireMessage.maximumSize))
                 try socket.set(.reconnectInterval, 100)
@@ -111,6 +116,7 @@ public final class ExecutorService: Service, Sendable {
             metadata: [
                 "schedulers": "\(endpoints.joined(separator: ","))", "capacity": "\(configuration.capacity)",
                 "queues": "\(configuration.queues.joined(separator: ","))", "commands": "\(configuration.allowCommands)",
+                "auth": "\(keys.map { "curve, client key \($0.publicKey)" } ?? "none")",
             ])
         run.announce(includeHello: true)
 
@@ -201,6 +207,8 @@ public final class ExecutorService: Service, Sendable {
                     await receive(frames, from: index)
                 case .sendFailed(let index, _, let error):
                     logger.debug("send to scheduler failed", metadata: ["endpoint": "\(configuration.schedulers[index])", "error": "\(error)"])
+                case .handshakeRefused:
+                    break  // only a CURVE server authenticates; this loop has no allow list
                 }
             }
         }
@@ -212,10 +220,18 @@ public final class ExecutorService: Service, Sendable {
             do {
                 message = try WireMessage.decode(payload)
             } catch {
-                service.core.withLock { $0.wireRejected += 1 }
+                let now = service.clock.now()
+                let suppressed = service.core.withLock { core in
+                    core.wireRejected += 1
+                    return core.rejectionLog.admit(configuration.schedulers[index], now: now)
+                }
+                guard let suppressed else { return }
                 logger.warning(
                     "rejected a malformed message",
-                    metadata: ["endpoint": "\(configuration.schedulers[index])", "reason": "\(error.code.rawValue)", "error": "\(error.message.prefix(200))"])
+                    metadata: [
+                        "endpoint": "\(configuration.schedulers[index])", "reason": "\(error.code.rawValue)",
+                        "error": "\(error.message.prefix(200))", "suppressed": "\(suppressed)",
+                    ])
                 return
             }
             defer { flushCredit() }

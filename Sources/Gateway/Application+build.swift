@@ -14,7 +14,9 @@ public func buildApplication(
     try configuration.validate()
     let database = try BatonDatabase(configuration.store)
     if configuration.migrate { try database.migrate() }
-    let waker = await SchedulerWaker.connect(endpoints: configuration.schedulers, logger: logger)
+    let waker = await SchedulerWaker.connect(
+        endpoints: configuration.schedulers, keys: configuration.dispatchKeys, serverKey: configuration.dispatchServerKey,
+        logger: logger)
     let dependencies = GatewayDependencies(
         database: database, clock: clock, allowCommands: configuration.allowCommands, waker: waker, registry: registry,
         nodeLiveness: configuration.nodeLiveness)

@@ -1,5 +1,6 @@
 import BatonCore
 import BatonStore
+import ZeroMQ
 
 /// Everything the gateway role needs, built once from flags and environment by `baton gateway`
 /// (or by a test), validated by ``validate()`` before anything listens.
@@ -17,6 +18,10 @@ public struct GatewayConfiguration: Sendable {
     public var migrate: Bool
     /// Executors and schedulers whose last heartbeat is older than this are not listed.
     public var nodeLiveness: TimeSpan
+    /// The gateway's CURVE key pair and the schedulers' public key, for schedulers with keys
+    /// (`BATON_DISPATCH_SECRET_KEY[_FILE]`, `BATON_DISPATCH_SERVER_KEY[_FILE]`).
+    public var dispatchKeys: CurveKeyPair?
+    public var dispatchServerKey: CurvePublicKey?
 
     public init(
         bind: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), apiToken: String? = nil,
@@ -40,6 +45,10 @@ public struct GatewayConfiguration: Sendable {
         }
         if !TimeBounds.internalInterval.contains(nodeLiveness) {
             throw GatewayConfigurationError("node liveness must be \(TimeBounds.internalInterval.boundDescription), not \(nodeLiveness)")
+        }
+        if (dispatchKeys == nil) != (dispatchServerKey == nil) {
+            throw GatewayConfigurationError(
+                "BATON_DISPATCH_SECRET_KEY and BATON_DISPATCH_SERVER_KEY (or their _FILE forms) go together: CURVE needs the gateway's key and the scheduler's")
         }
         if let apiToken, apiToken.isEmpty || apiToken.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7f }) {
             throw GatewayConfigurationError("BATON_API_TOKEN must be printable ASCII without spaces")

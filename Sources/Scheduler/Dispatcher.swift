@@ -19,7 +19,9 @@ public final class Dispatcher: Service {
     let leadership: Leadership
     let metrics: SchedulerMetrics
     let doorbell = Doorbell()
-    let registry = Mutex(ExecutorRegistry())
+    let registry: Mutex<ExecutorRegistry>
+    /// Thins warnings that peers can trigger at will (malformed frames, refused HELLOs and handshakes).
+    let warnings = Mutex(LogThrottle())
     let context: ZMQContext
     /// The endpoint actually bound (differs from the configuration when it asks for an ephemeral port).
     let boundEndpoint = Mutex<String?>(nil)
@@ -34,13 +36,18 @@ public final class Dispatcher: Service {
         self.logger = logger
         self.leadership = leadership
         self.metrics = metrics
+        self.registry = Mutex(
+            ExecutorRegistry(maximumPeers: configuration.maximumPeers, redeliverAfter: configuration.redeliverAfter))
         self.context = try ZMQContext()
     }
 
     public func run() async throws {
         let bind = configuration.dispatchBind
-        let loop = try await ZMQSocketLoop(context: context) { context in
+        let keys = configuration.dispatchKeys
+        let allowList = keys.map { _ in CurveAllowList(configuration.dispatchClientKeys) }
+        let loop = try await ZMQSocketLoop(context: context, allowList: allowList) { context in
             let socket = try ZMQSocket(context: context, type: .router)
+            if let keys { try socket.useCurveServer(keys, zapDomain: "baton-dispatch") }
             try socket.set(.maxMessageSize, Int64(WireMessage.maximumSize))
             try socket.set(.routerMandatory, true)
             try socket.set(.sendHighWaterMark, 100_000)
@@ -48,7 +55,12 @@ public final class Dispatcher: Service {
             return [socket]
         }
         boundEndpoint.withLock { $0 = loop.endpoints.first ?? nil }
-        logger.info("dispatch socket bound", metadata: ["endpoint": "\(loop.endpoints.first.flatMap { $0 } ?? bind)"])
+        logger.info(
+            "dispatch socket bound",
+            metadata: [
+                "endpoint": "\(loop.endpoints.first.flatMap { $0 } ?? bind)",
+                "auth": "\(keys.map { "curve, server key \($0.publicKey), \(configuration.dispatchClientKeys.count) client keys" } ?? "none")",
+            ])
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.receive(from: loop) }
@@ -75,6 +87,11 @@ public final class Dispatcher: Service {
                 if error.code == .hostUnreachable, let peer = frames.first {
                     registry.withLock { $0.remove(peer) }
                 }
+            case .handshakeRefused(let address, let key):
+                metrics.handshakesRefused.increment()
+                warn("handshake:\(address.prefix(while: { $0 != ":" }))", "refused a dispatch peer: its CURVE key is not allowed", [
+                    "address": "\(address)", "clientKey": "\(key?.z85 ?? "none")",
+                ])
             }
         }
     }
@@ -95,8 +112,17 @@ public final class Dispatcher: Service {
         let leading = leadership.current != nil
         switch message {
         case .hello(let hello):
-            let isNew = registry.withLock { $0.hello(peer, hello, now: now) }
-            if isNew { logger.info("executor connected", metadata: ["executor": "\(hello.executor)", "capacity": "\(hello.capacity)"]) }
+            switch registry.withLock({ $0.hello(peer, hello, now: now) }) {
+            case .registered:
+                logger.info("executor connected", metadata: ["executor": "\(hello.executor)", "capacity": "\(hello.capacity)"])
+            case .refreshed:
+                break
+            case .refusedFull:
+                warn("peers-full", "ignored a HELLO: BATON_DISPATCH_MAX_PEERS executors are connected", [
+                    "executor": "\(hello.executor)", "limit": "\(configuration.maximumPeers)",
+                ])
+                return
+            }
             if !leading { notLeader(peer, loop: loop) }
         case .credit(let credit):
             let known = registry.withLock { $0.credit(peer, credit.n, now: now) }
@@ -116,7 +142,16 @@ public final class Dispatcher: Service {
 
     func reject(_ reason: String, peer: [UInt8]) {
         metrics.wireRejected.increment()
-        logger.warning("dropped malformed message", metadata: ["reason": "\(reason.prefix(200))", "peer": "\(Self.peerName(peer))"])
+        warn("peer:\(Self.peerName(peer))", "dropped malformed message", ["reason": "\(reason.prefix(200))", "peer": "\(Self.peerName(peer))"])
+    }
+
+    /// A warning a peer can provoke at will: at most one line per `key` per 10 s, carrying how many were left out.
+    func warn(_ key: String, _ message: Logger.Message, _ metadata: Logger.Metadata) {
+        let now = clock.now()
+        guard let suppressed = warnings.withLock({ $0.admit(key, now: now) }) else { return }
+        var metadata = metadata
+        if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
+        logger.warning(message, metadata: metadata)
     }
 
     func notLeader(_ peer: [UInt8], loop: ZMQSocketLoop) {
@@ -179,7 +214,7 @@ public final class Dispatcher: Service {
         }
 
         now = clock.now()
-        let credit = registry.withLock { $0.totalCredit }
+        let credit = registry.withLock { $0.usableCredit(now: now) }
         if credit > 0 {
             // Each pass reads on from where the previous one stopped in the due queue, so it reads about as many rows
             // as it can send. Every poll interval it reads from the head instead: that re-sends tickets sent
@@ -191,8 +226,11 @@ public final class Dispatcher: Service {
                 work.nextRescan = now + configuration.pollInterval
             }
             let limit = min(2000, credit + (work.cursor == nil ? work.inFlightAtHead : 0) + 32)
-            dispatch(try await store.dueTickets(by: now, after: work.cursor, limit: limit), now: now, work: &work, loop: loop)
+            let due = try await store.dueTickets(by: now, after: work.cursor, limit: limit)
+            dispatch(due, complete: due.count < limit, now: now, work: &work, loop: loop)
         }
+        let observing = registry.withLock { $0.awaitsFirstClaim }
+        if observing { work.nextRescan = min(work.nextRescan, now + LeaderWork.probationRescan) }
 
         if now >= work.nextCancellationCheck {
             work.nextCancellationCheck = now + .seconds(1)
@@ -214,6 +252,7 @@ public final class Dispatcher: Service {
         }
         // Unclaimed tickets are re-sent by the poll (every 250 ms) once BATON_REDELIVER_AFTER has passed.
         if let ticketDue, ticketDue > now { wake = min(wake, ticketDue) }
+        if observing { wake = min(wake, work.nextRescan) }
         return .milliseconds(max(0, (wake - clock.now()).milliseconds))
     }
 
@@ -239,14 +278,22 @@ public final class Dispatcher: Service {
     /// Sends due tickets within each executor's credit, one TICKETS message per executor, and moves the cursor past
     /// every ticket it has dealt with (sent, in flight, or for a queue no executor has credit for: the next read from
     /// the head finds those again). It stops at the first ticket no credit is left for.
-    func dispatch(_ due: [DueTicket], now: Timestamp, work: inout LeaderWork, loop: ZMQSocketLoop) {
+    ///
+    /// A read from the head (`complete`: it reached the end of the queue) also shows which offers were claimed, and a
+    /// ticket re-sent because nobody claimed it is a strike against the peer it went to (``ExecutorRegistry``).
+    func dispatch(_ due: [DueTicket], complete: Bool, now: Timestamp, work: inout LeaderWork, loop: ZMQSocketLoop) {
         let fromHead = work.cursor == nil
+        if fromHead {
+            let waiting = Set(due.map(\.id))
+            registry.withLock { $0.observe(due: waiting, readThrough: complete ? nil : due.last?.position, now: now) }
+        }
         guard !due.isEmpty else {
             if fromHead { work.inFlightAtHead = 0 }
             return
         }
         var batches: [[UInt8]: [WireMessage.TicketNotice]] = [:]
         var inFlight = 0
+        var suspended: [(peer: [UInt8], executor: String, suspension: ExecutorRegistry.Suspension)] = []
         registry.withLock { registry in
             registry.expire(now: now, timeout: .seconds(5))
             for ticket in due {
@@ -256,11 +303,15 @@ public final class Dispatcher: Service {
                     work.cursor = ticket.position
                     continue
                 }
-                guard let peer = registry.take(queue: ticket.queue, avoid: previous?.peer) else {
-                    if registry.totalCredit == 0 { break }
+                if let previous, let suspension = registry.unclaimed(previous.peer, ticket: ticket.id, sentAt: previous.at, now: now) {
+                    suspended.append((previous.peer, registry.peers[previous.peer]?.executorID ?? "-", suspension))
+                }
+                guard let peer = registry.take(queue: ticket.queue, avoid: previous?.peer, now: now) else {
+                    if registry.usableCredit(now: now) == 0 { break }
                     work.cursor = ticket.position
                     continue
                 }
+                registry.offered(peer, ticket: ticket.id, position: ticket.position, now: now)
                 batches[peer, default: []].append(
                     WireMessage.TicketNotice(id: ticket.id, job: ticket.jobID, slot: ticket.slot, epoch: ticket.epoch))
                 work.sent[ticket.id] = LeaderWork.Sent(at: now, peer: peer)
@@ -269,6 +320,13 @@ public final class Dispatcher: Service {
             }
         }
         if fromHead { work.inFlightAtHead = inFlight }
+        for (peer, executor, suspension) in suspended {
+            metrics.peersSuspended.increment()
+            warn("suspended:\(Self.peerName(peer))", "stopped offering to an executor that claims nothing it is offered", [
+                "peer": "\(Self.peerName(peer))", "executor": "\(executor)", "strikes": "\(suspension.strikes)",
+                "until": "\(suspension.until)",
+            ])
+        }
         for (peer, notices) in batches {
             loop.send([peer] + WireMessage.tickets(notices).encode(), on: 0)
             metrics.ticketsDispatched.increment(by: notices.count)
@@ -313,6 +371,8 @@ struct LeaderWork {
     var cursor: DueCursor?
     /// When the next pass reads from the head again (redelivery, tickets that became due behind the cursor).
     var nextRescan = Timestamp(milliseconds: 0)
+    /// How soon the head is read again while a peer on probation holds an offer (see `ExecutorRegistry.take`).
+    static let probationRescan = TimeSpan.milliseconds(10)
     var nextCancellationCheck = Timestamp(milliseconds: 0)
     var nextForget = Timestamp(milliseconds: 0)
 }

@@ -1,5 +1,6 @@
 import BatonCore
 import Foundation
+import ZeroMQ
 
 /// Everything a scheduler process needs, built once from flags and environment and validated at start.
 public struct SchedulerConfiguration: Sendable {
@@ -28,6 +29,15 @@ public struct SchedulerConfiguration: Sendable {
     public var retentionInterval: TimeSpan = .minutes(1)
     /// Tickets written and skipped carry a `job` label (`BATON_METRICS_JOB_LABELS`; off: bounded cardinality).
     public var metricsJobLabels = false
+    /// The scheduler's CURVE key pair (`BATON_DISPATCH_SECRET_KEY[_FILE]`); nil: the dispatch link is plaintext.
+    /// Every scheduler of a cluster shares it, so executors and gateways need one server key.
+    public var dispatchKeys: CurveKeyPair?
+    /// Client public keys the dispatch port accepts (`BATON_DISPATCH_CLIENT_KEYS[_FILE]`), required with keys.
+    public var dispatchClientKeys: [CurvePublicKey] = []
+    /// Lets a scheduler without keys bind a non-loopback address (`BATON_DISPATCH_INSECURE`).
+    public var dispatchInsecure = false
+    /// Executors known at once (`BATON_DISPATCH_MAX_PEERS`); further HELLOs are ignored until one leaves.
+    public var maximumPeers = 1024
 
     public init(
         id: String? = nil, dispatchBind: String = "tcp://127.0.0.1:7710", leaseTTL: TimeSpan = .seconds(10),
@@ -68,6 +78,44 @@ public struct SchedulerConfiguration: Sendable {
         if !dispatchBind.hasPrefix("tcp://") && !dispatchBind.hasPrefix("ipc://") && !dispatchBind.hasPrefix("inproc://") {
             problems.append("BATON_DISPATCH_BIND must be a ZeroMQ endpoint such as tcp://127.0.0.1:7710")
         }
+        if !(1...65536).contains(maximumPeers) { problems.append("BATON_DISPATCH_MAX_PEERS must be from 1 to 65536") }
+        if dispatchKeys != nil && dispatchClientKeys.isEmpty {
+            problems.append(
+                "BATON_DISPATCH_CLIENT_KEYS (or BATON_DISPATCH_CLIENT_KEYS_FILE) must list the executors' and gateways' public keys when BATON_DISPATCH_SECRET_KEY is set")
+        }
+        if dispatchKeys == nil && !dispatchClientKeys.isEmpty {
+            problems.append("BATON_DISPATCH_CLIENT_KEYS needs the scheduler's own BATON_DISPATCH_SECRET_KEY (or BATON_DISPATCH_SECRET_KEY_FILE)")
+        }
+        if dispatchKeys != nil && !ZMQCapability.curve {
+            problems.append("BATON_DISPATCH_SECRET_KEY: this libzmq was built without CURVE support (zmq_has(\"curve\") is false)")
+        }
+        if dispatchKeys == nil && !dispatchInsecure && !Self.isLocal(endpoint: dispatchBind) {
+            problems.append(
+                "refusing to bind BATON_DISPATCH_BIND=\(dispatchBind) without keys: any process that reaches it could take tickets. "
+                    + "Set BATON_DISPATCH_SECRET_KEY and BATON_DISPATCH_CLIENT_KEYS (baton dispatch-keys makes them), "
+                    + "bind a loopback address, or set BATON_DISPATCH_INSECURE=true on a network you trust")
+        }
         return problems
+    }
+
+    /// Whether only this machine can reach `endpoint`: ipc and inproc, or tcp on an IP literal in 127.0.0.0/8 or
+    /// ::1. Host names and interface names count as reachable from elsewhere (`tcp://*:7710`, `tcp://eth0:7710`).
+    public static func isLocal(endpoint: String) -> Bool {
+        if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") { return true }
+        guard endpoint.hasPrefix("tcp://") else { return false }
+        let address = endpoint.dropFirst("tcp://".count)
+        guard let colon = address.lastIndex(of: ":") else { return false }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 {
+            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, host, &v6) == 1 {
+            let bytes = withUnsafeBytes(of: v6) { Array($0) }
+            return bytes == [UInt8](repeating: 0, count: 15) + [1]
+        }
+        return false
     }
 }

@@ -14,6 +14,10 @@ struct SchedulerMetrics: Sendable {
     let redelivered: Counter
     let wireRejected: Counter
     let sendFailures: Counter
+    /// CURVE handshakes refused by the dispatch allow list.
+    let handshakesRefused: Counter
+    /// Executors suspended for leaving offers unclaimed for BATON_REDELIVER_AFTER.
+    let peersSuspended: Counter
     let tickLag: Timer
     let isLeader: Gauge
     let epoch: Gauge
@@ -36,6 +40,8 @@ struct SchedulerMetrics: Sendable {
         redelivered = Counter(label: "baton_tickets_redelivered_total", factory: factory)
         wireRejected = Counter(label: "baton_wire_rejected_total", factory: factory)
         sendFailures = Counter(label: "baton_wire_send_failures_total", factory: factory)
+        handshakesRefused = Counter(label: "baton_dispatch_handshakes_refused_total", factory: factory)
+        peersSuspended = Counter(label: "baton_dispatch_peers_suspended_total", factory: factory)
         tickLag = Timer(label: "baton_tick_lag_seconds", factory: factory)
         isLeader = Gauge(label: "baton_scheduler_is_leader", factory: factory)
         epoch = Gauge(label: "baton_leader_epoch", factory: factory)

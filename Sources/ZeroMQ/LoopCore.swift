@@ -26,14 +26,21 @@ final class LoopCore: Sendable {
     /// cannot delay outbound sends or the other sockets.
     private static let receiveBatch = 256
 
+    /// The one ZAP handler endpoint libzmq consults in a context (RFC 27).
+    static let zapEndpoint = "inproc://zeromq.zap.01"
+
     private let state = Mutex(State())
     private let wakeup: WakeupChannel
-    private let continuation: AsyncStream<ZMQSocketLoop.Event>.Continuation
+    let events: EventBuffer
+    let allowList: CurveAllowList?
     let dropped = Atomic<Int>(0)
+    let handshakesRefused = Atomic<Int>(0)
 
-    init(continuation: AsyncStream<ZMQSocketLoop.Event>.Continuation) throws(ZMQError) {
-        self.wakeup = try WakeupChannel()
-        self.continuation = continuation
+    init(inboundCapacity: Int, allowList: CurveAllowList?) throws(ZMQError) {
+        let wakeup = try WakeupChannel()
+        self.wakeup = wakeup
+        self.events = EventBuffer(capacity: inboundCapacity) { wakeup.signal() }
+        self.allowList = allowList
     }
 
     // MARK: Any thread
@@ -91,7 +98,7 @@ final class LoopCore: Sendable {
             return (state.stopWaiters, state.outbound.count)
         }
         dropped.add(leftovers, ordering: .relaxed)
-        continuation.finish()
+        events.finish()
         for waiter in waiters {
             waiter.resume()
         }
@@ -105,23 +112,36 @@ final class LoopCore: Sendable {
         started: CheckedContinuation<[String?], any Error>
     ) {
         let sockets: [ZMQSocket]
+        var authenticator: ZMQSocket?
         do {
+            // Bound before `setup` binds the server socket, so no handshake can find the context without a handler:
+            // libzmq without ZAP_ENFORCE_DOMAIN (a draft option Debian's build lacks) would then accept any client.
+            if allowList != nil {
+                let zap = try ZMQSocket(context: context, type: .rep)
+                authenticator = zap
+                try zap.bind(Self.zapEndpoint)
+            }
             sockets = try setup(context)
         } catch {
+            authenticator?.close()
             markStopped()
             started.resume(throwing: error)
             return
         }
         let poller = ZMQPoller()
         poller.add(fileDescriptor: wakeup.readFD, events: .readable)
+        if let authenticator {
+            poller.add(authenticator, events: .readable)
+        }
+        let firstSocket = poller.count
         for socket in sockets {
             poller.add(socket, events: .readable)
         }
         started.resume(returning: sockets.map { try? $0.lastEndpoint })
 
-        serve(sockets: sockets, poller: poller)
+        serve(sockets: sockets, authenticator: authenticator, firstSocket: firstSocket, poller: poller)
 
-        for socket in sockets {
+        for socket in sockets + (authenticator.map { [$0] } ?? []) {
             try? socket.set(.linger, 0)
             socket.close()
         }
@@ -129,8 +149,13 @@ final class LoopCore: Sendable {
     }
 
     /// Returns when asked to stop or when the sockets become unusable (e.g. `ETERM`).
-    private func serve(sockets: [ZMQSocket], poller: ZMQPoller) {
+    private func serve(sockets: [ZMQSocket], authenticator: ZMQSocket?, firstSocket: Int, poller: ZMQPoller) {
         while true {
+            // A full event buffer stops reading (see `EventBuffer`); the consumer's wake-up restarts it.
+            let reading = events.roomForReceived()
+            for index in sockets.indices {
+                poller.setEvents(reading ? .readable : [], at: firstSocket + index)
+            }
             guard let ready = try? poller.poll(timeout: nil) else { return }
             if ready[0].contains(.readable) {
                 wakeup.drain()
@@ -147,7 +172,10 @@ final class LoopCore: Sendable {
             for message in batch where !deliver(message, sockets: sockets) {
                 return
             }
-            for (index, socket) in sockets.enumerated() where ready[index + 1].contains(.readable) {
+            if let authenticator, let allowList, ready[1].contains(.readable) {
+                guard authenticate(on: authenticator, allowList) else { return }
+            }
+            for (index, socket) in sockets.enumerated() where ready[firstSocket + index].contains(.readable) {
                 guard receiveAvailable(from: socket, index: index) else { return }
             }
         }
@@ -173,18 +201,46 @@ final class LoopCore: Sendable {
 
     private func report(_ message: Outbound, _ error: ZMQError) {
         dropped.add(1, ordering: .relaxed)
-        continuation.yield(.sendFailed(socketIndex: message.socketIndex, frames: message.frames, error: error))
+        events.append(.sendFailed(socketIndex: message.socketIndex, frames: message.frames, error: error), force: true)
     }
 
     /// Returns `false` when receiving failed for a reason other than "nothing left";
     /// the loop cannot recover from those (in practice only `ETERM`), so it stops.
     private func receiveAvailable(from socket: ZMQSocket, index: Int) -> Bool {
         for _ in 0..<Self.receiveBatch {
+            // Checked before receiving, so a message taken out of libzmq always has a place.
+            guard events.roomForReceived() else { return true }
             do {
                 guard let frames = try socket.receive(dontWait: true) else { return true }
-                continuation.yield(.received(socketIndex: index, frames: frames))
+                events.append(.received(socketIndex: index, frames: frames), force: true)
             } catch {
                 return false
+            }
+        }
+        return true
+    }
+
+    /// Answers every queued ZAP request. A refusal is counted always and reported as an event only when the
+    /// buffer has room: a stranger retrying its handshake must not be able to fill the buffer.
+    private func authenticate(on socket: ZMQSocket, _ allowList: CurveAllowList) -> Bool {
+        for _ in 0..<Self.receiveBatch {
+            let request: [[UInt8]]
+            do {
+                guard let frames = try socket.receive(dontWait: true) else { return true }
+                request = frames
+            } catch {
+                return false
+            }
+            let decision = allowList.answer(request)
+            do {
+                // REP alternates receive and send, so the reply goes out before the next request is read.
+                try socket.send(decision.reply)
+            } catch {
+                return error.code != .terminated
+            }
+            if !decision.accepted {
+                handshakesRefused.add(1, ordering: .relaxed)
+                events.append(.handshakeRefused(address: decision.address, clientKey: decision.clientKey))
             }
         }
         return true

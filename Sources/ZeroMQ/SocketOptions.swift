@@ -43,6 +43,8 @@ extension ZMQSocketOption where Value == Bool {
     /// Queue messages only to completed connections, so a send to a peer that is not up
     /// yet blocks or fails instead of silently waiting in a pipe.
     public static var immediate: Self { .init(code: ZMQ_IMMEDIATE, name: "ZMQ_IMMEDIATE") }
+    /// Makes the socket the server side of CURVE handshakes (set with ``ZMQWriteOnlySocketOption/curveSecretKey``).
+    public static var curveServer: Self { .init(code: ZMQ_CURVE_SERVER, name: "ZMQ_CURVE_SERVER") }
 }
 
 extension ZMQSocketOption where Value == [UInt8] {
@@ -58,6 +60,14 @@ extension ZMQWriteOnlySocketOption where Value == Bool {
 }
 
 extension ZMQWriteOnlySocketOption where Value == [UInt8] {
+    /// This socket's long-term CURVE secret key, 32 raw bytes. Write-only here so no code path reads a secret back.
+    public static var curveSecretKey: Self { .init(code: ZMQ_CURVE_SECRETKEY, name: "ZMQ_CURVE_SECRETKEY") }
+    /// This (client) socket's long-term CURVE public key, 32 raw bytes.
+    public static var curvePublicKey: Self { .init(code: ZMQ_CURVE_PUBLICKEY, name: "ZMQ_CURVE_PUBLICKEY") }
+    /// The public key of the CURVE server a client connects to, 32 raw bytes; setting it makes the socket a client.
+    public static var curveServerKey: Self { .init(code: ZMQ_CURVE_SERVERKEY, name: "ZMQ_CURVE_SERVERKEY") }
+    /// The ZAP domain (RFC 27) sent with every authentication request; non-empty makes libzmq ask the ZAP handler.
+    public static var zapDomain: Self { .init(code: ZMQ_ZAP_DOMAIN, name: "ZMQ_ZAP_DOMAIN") }
     /// Adds a topic prefix a SUB socket accepts (empty accepts everything).
     public static var subscribe: Self { .init(code: ZMQ_SUBSCRIBE, name: "ZMQ_SUBSCRIBE") }
     /// Removes a prefix previously added with ``subscribe``.

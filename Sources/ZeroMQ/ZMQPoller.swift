@@ -51,6 +51,12 @@ public final class ZMQPoller {
         return targets.count - 1
     }
 
+    /// Changes what the item at `index` is watched for; empty stops watching it without renumbering the others.
+    public func setEvents(_ events: ZMQPollEvents, at index: Int) {
+        guard targets.indices.contains(index) else { return }
+        targets[index].events = events
+    }
+
     /// Blocks until an item is ready or `timeout` passes.
     ///
     /// - Parameter timeout: `nil` waits indefinitely; zero only checks. Rounded up to

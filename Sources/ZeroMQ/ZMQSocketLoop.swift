@@ -22,14 +22,17 @@ public final class ZMQSocketLoop: Sendable {
         /// libzmq refused a message passed to ``ZMQSocketLoop/send(_:on:)``; it was dropped.
         /// The frames are returned so the caller can reschedule the work elsewhere.
         case sendFailed(socketIndex: Int, frames: [[UInt8]], error: ZMQError)
+        /// The ZAP handler refused a CURVE handshake (unlisted key, another mechanism): nothing from that
+        /// connection is delivered. Reported only when the buffer has room; ``handshakesRefused`` counts all.
+        case handshakeRefused(address: String, clientKey: CurvePublicKey?)
     }
 
-    /// Inbound messages and send failures, in the order the loop saw them. The stream
-    /// finishes when the loop stops (``shutdown()``, ``ZMQContext/shutdown()``, or an
-    /// unrecoverable socket error). It buffers without limit, so consume it promptly;
-    /// ZeroMQ's own receive high-water marks only bound what is still inside libzmq.
-    /// Iterate it from a single task.
-    public let events: AsyncStream<Event>
+    /// Inbound messages, send failures and refused handshakes, in the order the loop saw them. The sequence
+    /// ends when the loop stops (``shutdown()``, ``ZMQContext/shutdown()``, or an unrecoverable socket error),
+    /// and for an iterating task that is cancelled. It holds at most `inboundCapacity` received messages: when
+    /// it is full the thread stops reading, so messages wait inside libzmq, within its receive high-water mark
+    /// (see `EventBuffer`). Iterate it from a single task.
+    public let events: Events
 
     /// The resolved ``ZMQSocket/lastEndpoint`` of each socket right after `setup`, so a
     /// caller that bound `tcp://127.0.0.1:*` learns the port without touching the socket.
@@ -41,6 +44,10 @@ public final class ZMQSocketLoop: Sendable {
     ///
     /// - Parameters:
     ///   - context: the context passed to `setup`; retained until the thread exits.
+    ///   - inboundCapacity: received messages held for ``events`` before the thread stops reading.
+    ///   - allowList: when set, the loop runs the context's ZAP handler and accepts only CURVE clients with a
+    ///     listed key on sockets that ask for authentication (``ZMQSocket/useCurveServer(_:zapDomain:)``).
+    ///     A context has one handler, so only one loop per context may pass an allow list.
     ///   - setup: runs on the loop thread and returns the sockets to serve, already bound
     ///     or connected and configured. Their indices identify them in ``send(_:on:)`` and
     ///     ``events``. Sockets must not escape the closure by any other route.
@@ -48,10 +55,11 @@ public final class ZMQSocketLoop: Sendable {
     ///   released), or a ``ZMQError`` if the thread or wake-up descriptor cannot be created.
     public init(
         context: ZMQContext,
+        inboundCapacity: Int = 4096,
+        allowList: CurveAllowList? = nil,
         setup: @escaping @Sendable (ZMQContext) throws -> [ZMQSocket]
     ) async throws {
-        let (stream, continuation) = AsyncStream.makeStream(of: Event.self)
-        let core = try LoopCore(continuation: continuation)
+        let core = try LoopCore(inboundCapacity: inboundCapacity, allowList: allowList)
         let endpoints: [String?] = try await withCheckedThrowingContinuation { started in
             do {
                 try startDetachedThread {
@@ -62,7 +70,7 @@ public final class ZMQSocketLoop: Sendable {
                 started.resume(throwing: error)
             }
         }
-        self.events = stream
+        self.events = Events(buffer: core.events)
         self.endpoints = endpoints
         self.core = core
     }
@@ -86,6 +94,16 @@ public final class ZMQSocketLoop: Sendable {
     /// anything still queued when the loop stopped. A monotonic counter for metrics.
     public var droppedSendCount: Int {
         core.dropped.load(ordering: .relaxed)
+    }
+
+    /// CURVE handshakes the allow list refused. A monotonic counter for metrics.
+    public var handshakesRefused: Int {
+        core.handshakesRefused.load(ordering: .relaxed)
+    }
+
+    /// Received messages waiting in ``events``; at `inboundCapacity` the thread has stopped reading.
+    public var bufferedEvents: Int {
+        core.events.count
     }
 
     /// Stops the thread, closes the sockets with `LINGER` 0 (unsent messages are

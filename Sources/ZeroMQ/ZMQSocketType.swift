@@ -17,6 +17,9 @@ public enum ZMQSocketType: Sendable, Hashable, CaseIterable {
     /// Prefixes each inbound message with the sender's routing id and routes outbound
     /// messages by their first frame, which is how the scheduler addresses one worker.
     case router
+    /// Strict request-reply server: receive, then send exactly one reply. Baton uses it only as the ZAP
+    /// handler (``CurveAllowList``), whose protocol is request-reply.
+    case rep
 
     var rawValue: Int32 {
         switch self {
@@ -27,6 +30,7 @@ public enum ZMQSocketType: Sendable, Hashable, CaseIterable {
         case .pull: ZMQ_PULL
         case .dealer: ZMQ_DEALER
         case .router: ZMQ_ROUTER
+        case .rep: ZMQ_REP
         }
     }
 }

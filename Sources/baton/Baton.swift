@@ -10,7 +10,7 @@ struct Baton: AsyncParsableCommand {
         version: version,
         subcommands: [
             Up.self, SchedulerCommand.self, ExecutorCommand.self, GatewayCommand.self, Migrate.self,
-            Backup.self, CronCommand.self, Jobs.self, Tickets.self, Bench.self,
+            Backup.self, DispatchKeysCommand.self, CronCommand.self, Jobs.self, Tickets.self, Bench.self,
         ]
     )
 }

@@ -29,9 +29,9 @@ enum CLIFailure: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, turning a `CLIFailure` into its message on stderr and its exit status.
-func reportingFailures(_ body: () throws -> Void) throws {
+func reportingFailures<T>(_ body: () throws -> T) throws -> T {
     do {
-        try body()
+        return try body()
     } catch let failure as CLIFailure {
         FileHandle.standardError.write(Data("error: \(failure.description)\n".utf8))
         throw failure.exitCode

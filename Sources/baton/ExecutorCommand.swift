@@ -21,6 +21,8 @@ struct ExecutorCommand: AsyncParsableCommand {
 
     @OptionGroup var metrics: MetricsOptions
 
+    @OptionGroup var dispatchSecurity: DispatchClientOptions
+
     @Option(help: "Comma-separated scheduler endpoints (env BATON_SCHEDULERS, default tcp://127.0.0.1:7710).")
     var schedulers: String?
 
@@ -94,6 +96,8 @@ struct ExecutorCommand: AsyncParsableCommand {
             }
             configuration.shutdownGrace = try Settings.span(shutdownGrace, env: "BATON_SHUTDOWN_GRACE", default: .seconds(10), in: TimeBounds.shutdownGrace)
             configuration.metricsJobLabels = try metrics.jobLabels()
+            configuration.dispatchKeys = try dispatchSecurity.keys()
+            configuration.dispatchServerKey = try dispatchSecurity.serverKey()
             _ = try common.storeConfiguration()
             try configuration.validate()
         } catch let error as ValidationError {

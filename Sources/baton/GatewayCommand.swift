@@ -12,6 +12,8 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup var dispatchSecurity: DispatchClientOptions
+
     @Option(name: .customLong("http-bind"), help: "host:port to listen on (env BATON_HTTP_BIND, default 127.0.0.1:8080).")
     var httpBind: String?
 
@@ -35,12 +37,19 @@ struct GatewayCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("BATON_HTTP_BIND / --http-bind: \(error.description)")
         }
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             bind: bind,
             apiToken: Settings.optionalString(apiToken, env: "BATON_API_TOKEN"),
             schedulers: Settings.list(schedulers, env: "BATON_SCHEDULERS", default: ["tcp://127.0.0.1:7710"]),
             allowCommands: try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false),
             store: try common.storeConfiguration())
+        (configuration.dispatchKeys, configuration.dispatchServerKey) = try reportingFailures {
+            do {
+                return (try dispatchSecurity.keys(), try dispatchSecurity.serverKey())
+            } catch let error as ValidationError {
+                throw CLIFailure.usage(error.message)
+            }
+        }
         do {
             try configuration.validate()
         } catch {

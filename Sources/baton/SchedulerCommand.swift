@@ -18,6 +18,8 @@ struct SchedulerCommand: AsyncParsableCommand {
 
     @OptionGroup var metrics: MetricsOptions
 
+    @OptionGroup var dispatchSecurity: DispatchServerOptions
+
     @Option(help: "ZeroMQ ROUTER endpoint to bind (env BATON_DISPATCH_BIND, default tcp://127.0.0.1:7710).")
     var dispatchBind: String?
 
@@ -37,7 +39,8 @@ struct SchedulerCommand: AsyncParsableCommand {
     var schedulerID: String?
 
     func run() async throws {
-        let configuration = try schedulerConfiguration()
+        let configuration = try reportingFailures { try schedulerConfiguration() }
+
         let logger = try common.logger(role: "scheduler")
         let database = try BatonDatabase(try common.storeConfiguration())
         try database.migrate()
@@ -62,13 +65,17 @@ struct SchedulerCommand: AsyncParsableCommand {
             configuration.retention = try Settings.span(retention, env: "BATON_RETENTION", default: .days(30), in: TimeBounds.retention)
             configuration.historyPerJob = try Settings.int(historyPerJob, env: "BATON_HISTORY_PER_JOB", default: 1000, in: 1...1_000_000)
             configuration.metricsJobLabels = try metrics.jobLabels()
+            configuration.dispatchKeys = try dispatchSecurity.keys()
+            configuration.dispatchClientKeys = try dispatchSecurity.clientKeys()
+            configuration.dispatchInsecure = try Settings.bool(
+                dispatchSecurity.dispatchInsecure, env: "BATON_DISPATCH_INSECURE", default: false)
+            configuration.maximumPeers = try Settings.int(
+                dispatchSecurity.dispatchMaxPeers, env: "BATON_DISPATCH_MAX_PEERS", default: 1024, in: 1...65536)
             let problems = configuration.validate()
             guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
             return configuration
         } catch let error as ValidationError {
-            let failure = CLIFailure.usage(error.message)
-            FileHandle.standardError.write(Data("error: \(failure.description)\n".utf8))
-            throw failure.exitCode
+            throw CLIFailure.usage(error.message)
         }
     }
 }

@@ -132,3 +132,48 @@ struct WireFastPathTests {
         }
     }
 }
+
+@Suite("HELLO limits and the rejection log")
+struct HelloLimitTests {
+    func helloFrames(_ json: String) -> [[UInt8]] {
+        [Array("BATON/1".utf8), Array("HELLO".utf8), Array(json.utf8)]
+    }
+
+    @Test func helloIsCappedAtThirtyTwoValidQueues() throws {
+        let queues = (0..<32).map { "\"q\($0)\"" }.joined(separator: ",")
+        let ok = try WireMessage.decode(helloFrames(#"{"executor":"e","capacity":4,"version":"1","queues":[\#(queues)]}"#))
+        guard case .hello(let hello) = ok else { Issue.record("not a HELLO"); return }
+        #expect(hello.queues.count == 32)
+        for bad in [
+            #"{"executor":"e","capacity":4,"version":"1","queues":[\#(queues),"q32"]}"#,
+            #"{"executor":"e","capacity":4,"version":"1","queues":["Not a queue"]}"#,
+            #"{"executor":"e","capacity":4,"version":"1","queues":[""]}"#,
+            #"{"executor":"","capacity":4,"version":"1","queues":[]}"#,
+            #"{"executor":"\#(String(repeating: "x", count: 256))","capacity":4,"version":"1","queues":[]}"#,
+        ] {
+            #expect(throws: WireError.self) { try WireMessage.decode(helloFrames(bad)) }
+        }
+    }
+
+    @Test func theRejectionLogWritesOneLinePerPeerPerIntervalAndCountsTheRest() {
+        var throttle = LogThrottle(interval: .seconds(10), maximumKeys: 3)
+        let t0 = Timestamp(milliseconds: 1_000_000)
+        #expect(throttle.admit("a", now: t0) == 0)
+        for n in 1...500 { #expect(throttle.admit("a", now: t0 + .milliseconds(Int64(n))) == nil) }
+        #expect(throttle.admit("b", now: t0 + .seconds(1)) == 0, "another peer has its own budget")
+        #expect(throttle.admit("a", now: t0 + .milliseconds(9_999)) == nil)
+        #expect(throttle.admit("a", now: t0 + .seconds(10)) == 501, "the next line says how many were left out")
+        #expect(throttle.admit("a", now: t0 + .seconds(11)) == nil)
+    }
+
+    @Test func theRejectionLogKeepsABoundedTableWhateverPeersCallThemselves() {
+        var throttle = LogThrottle(interval: .seconds(10), maximumKeys: 3)
+        let t0 = Timestamp(milliseconds: 1_000_000)
+        var written = 0
+        for n in 0..<10_000 where throttle.admit("peer-\(n)", now: t0 + .milliseconds(Int64(n / 100))) != nil {
+            written += 1
+        }
+        #expect(written == 4, "three peers, then one line for all the others")
+        #expect(throttle.admit("late", now: t0 + .seconds(20)) == 0, "stale keys make room again")
+    }
+}

@@ -59,7 +59,7 @@ struct ComposeTopologyTests {
     @Test func theComposeTopologyRunsAJobOnceAndReportsItsLeaderAndStandby() async throws {
         let token = "topology-\(UUID().uuidString)"
         let services = try Self.services(token: token)
-        #expect(Set(services.keys) == ["migrate", "scheduler-a", "scheduler-b", "executor", "gateway"])
+        #expect(Set(services.keys) == ["keys", "migrate", "scheduler-a", "scheduler-b", "executor", "gateway"])
         let workspace = try Workspace()
         let ports = ["scheduler-a": freePort(), "scheduler-b": freePort()]
         let httpPort = freePort()
@@ -83,9 +83,12 @@ struct ComposeTopologyTests {
                 environment["BATON_METRICS_BIND"] = address
                 metricsAddresses[instance ?? name] = address
             }
-            return try BatonProcess(service.command, environment: environment, directory: workspace.directory, name: instance ?? name)
+            let command = service.command.map { $0.replacingOccurrences(of: "/data/", with: workspace.directory.path + "/") }
+            return try BatonProcess(command, environment: environment, directory: workspace.directory, name: instance ?? name)
         }
 
+        let keys = try start("keys")
+        #expect(await keys.waitForExit() == 0)
         let migrate = try start("migrate")
         #expect(await migrate.waitForExit() == 0)
         var processes = [try start("scheduler-a"), try start("scheduler-b"), try start("gateway")]
@@ -116,6 +119,13 @@ struct ComposeTopologyTests {
             let standbys = (status?["standbys"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
             return leader.map { Set([$0] + standbys) == ["scheduler-a", "scheduler-b"] } ?? false
         })
+        // The dispatch link is CURVE-authenticated with the keys the `keys` service made.
+        for process in processes where process.role.hasPrefix("scheduler") {
+            #expect(process.log.contains("curve, server key"), "\(process.role) log: \(process.log.prefix(1500))")
+        }
+        for process in processes where process.role.hasPrefix("executor") {
+            #expect(process.log.contains("curve, client key"), "\(process.role) log: \(process.log.prefix(1500))")
+        }
         // Every scheduler and executor answers the healthcheck compose gives it.
         #expect(metricsAddresses.count == 5)
         for (name, address) in metricsAddresses.sorted(by: { $0.key < $1.key }) {

@@ -63,6 +63,6 @@ func drain(_ socket: ZMQSocket, for window: Duration) throws -> [[[UInt8]]] {
 
 /// Next event, or `nil` once the stream has finished. Tests carry a time limit, so a
 /// missing event fails the test instead of hanging it.
-func nextEvent(_ iterator: inout AsyncStream<ZMQSocketLoop.Event>.Iterator) async -> ZMQSocketLoop.Event? {
+func nextEvent(_ iterator: inout ZMQSocketLoop.Events.AsyncIterator) async -> ZMQSocketLoop.Event? {
     await iterator.next()
 }

@@ -20,6 +20,10 @@ public enum WireMessage: Sendable, Equatable {
     public static let maximumSize = 1 << 20
 
     public struct Hello: Codable, Sendable, Equatable {
+        /// Queues one executor may serve. A scheduler keeps every peer's queue set, so without a cap one HELLO
+        /// could make it store and scan thousands of names for every ticket it dispatches.
+        public static let maximumQueues = 32
+
         public var executor: String
         public var capacity: Int
         public var version: String
@@ -162,6 +166,15 @@ public enum WireMessage: Sendable, Equatable {
         case "HELLO":
             let hello = try body(Hello.self)
             guard (1...1024).contains(hello.capacity) else { throw WireError(.badPayload, "HELLO capacity must be 1...1024") }
+            guard (1...255).contains(hello.executor.utf8.count) else {
+                throw WireError(.badPayload, "HELLO executor must be 1 to 255 bytes")
+            }
+            guard hello.queues.count <= Hello.maximumQueues else {
+                throw WireError(.badPayload, "HELLO lists \(hello.queues.count) queues; at most \(Hello.maximumQueues)")
+            }
+            guard hello.queues.allSatisfy(JobSpec.isValidName) else {
+                throw WireError(.badPayload, "HELLO queue names must match [a-z0-9][a-z0-9._-]{0,62}")
+            }
             return .hello(hello)
         case "CREDIT":
             let credit = try body(Credit.self)

@@ -22,13 +22,16 @@ public final class SchedulerWaker: Service, Sendable {
     /// Connects one DEALER per endpoint before the API serves, so the first trigger can already wake.
     /// Connecting is asynchronous in ZeroMQ: messages queue until the peer is there. A failure (a malformed
     /// endpoint) is logged and leaves a waker that does nothing: wakes are an optimisation.
-    static func connect(endpoints: [String], logger: Logger) async -> SchedulerWaker {
+    static func connect(
+        endpoints: [String], keys: CurveKeyPair? = nil, serverKey: CurvePublicKey? = nil, logger: Logger
+    ) async -> SchedulerWaker {
         guard !endpoints.isEmpty else { return SchedulerWaker(endpoints: [], logger: logger, context: nil, loop: nil) }
         do {
             let context = try ZMQContext()
             let loop = try await ZMQSocketLoop(context: context) { context in
                 try endpoints.map { endpoint in
                     let socket = try ZMQSocket(context: context, type: .dealer, linger: 0)
+                    if let keys, let serverKey { try socket.useCurveClient(keys, serverKey: serverKey) }
                     try socket.set(.maxMessageSize, Int64(WireMessage.maximumSize))
                     try socket.connect(endpoint)
                     return socket

@@ -16,7 +16,7 @@ struct Up: AsyncParsableCommand {
     @Option(help: "How many executors to start.")
     var executors = 2
 
-    @Option(help: "Directory for the database, the API token and nothing else (env BATON_DATA, default ./.baton).")
+    @Option(help: "Directory for the database, the API token and the dispatch keys (DIR/keys) (env BATON_DATA, default ./.baton).")
     var data: String?
 
     @Option(help: "Gateway HTTP port on 127.0.0.1.")
@@ -52,6 +52,9 @@ struct Up: AsyncParsableCommand {
             logger.warning("wrote a new API token", metadata: ["file": "\(tokenPath)", "reason": "\(reason)"])
         }
         let token = loaded.token
+        // The dispatch link is on loopback, where keys are optional; using them anyway means a local process
+        // that is not part of this cluster cannot take its tickets, and `baton up` exercises the deployed setup.
+        let keys = try DispatchKeyDirectory.ensure(directory.appendingPathComponent("keys"))
         let dispatchPort = Self.availablePort(preferring: 7710)
         let apiURL = "http://127.0.0.1:\(port)"
 
@@ -68,17 +71,21 @@ struct Up: AsyncParsableCommand {
             "BATON_ALLOW_COMMANDS": "true",
             "BATON_HTTP_BIND": "127.0.0.1:\(port)",
         ]
-        var children = [LocalCluster.Child(name: "scheduler", arguments: ["scheduler"], environment: shared)]
-        for n in 1...executors {
-            children.append(.init(name: "executor-\(n)", arguments: ["executor"], environment: shared))
+        func environment(_ role: String) -> [String: String] {
+            shared.merging(keys.environment(role: role)) { _, new in new }
         }
-        children.append(.init(name: "gateway", arguments: ["gateway"], environment: shared))
+        var children = [LocalCluster.Child(name: "scheduler", arguments: ["scheduler"], environment: environment("scheduler"))]
+        for n in 1...executors {
+            children.append(.init(name: "executor-\(n)", arguments: ["executor"], environment: environment("executor")))
+        }
+        children.append(.init(name: "gateway", arguments: ["gateway"], environment: environment("gateway")))
 
         // Written unbuffered so it appears before the children's output.
         FileHandle.standardOutput.write(Data(
             """
             Baton is starting: 1 scheduler, \(executors) executor\(executors == 1 ? "" : "s"), the gateway.
               database   \(databasePath)
+              dispatch   tcp://127.0.0.1:\(dispatchPort), CURVE keys in \(keys.directory.path)
               API        \(apiURL)   (token in \(tokenPath), mode 0600)
               CLI        \(Self.shellQuoted(CommandLine.arguments[0])) jobs list --url \(apiURL) --data \(Self.shellQuoted(directory.path))
               add a job  curl -H "Authorization: Bearer \(token)" -H 'Content-Type: application/json' \\
