@@ -56,6 +56,25 @@ final class E2ECluster {
         return try start(["executor"], id: id, environment: environment.merging(extra) { _, new in new }, launcher: launcher)
     }
 
+    /// A CURVE key set from `baton dispatch-keys --dir`, as the settings each role reads: what a cluster whose
+    /// dispatch port is on a real network uses (a scheduler refuses a non-loopback bind without keys).
+    func dispatchKeys() async throws -> (scheduler: [String: String], executor: [String: String]) {
+        let directory = workspace.directory.appendingPathComponent("keys")
+        let maker = try start(["dispatch-keys", "--dir", directory.path], id: "dispatch-keys", environment: [:])
+        let status = await maker.waitForExit()
+        guard status == 0 else { throw KeyGenerationFailed(status: status, log: maker.log) }
+        func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        return (
+            ["BATON_DISPATCH_SECRET_KEY_FILE": file("scheduler.secret"), "BATON_DISPATCH_CLIENT_KEYS_FILE": file("clients")],
+            ["BATON_DISPATCH_SECRET_KEY_FILE": file("executor.secret"), "BATON_DISPATCH_SERVER_KEY_FILE": file("scheduler.public")]
+        )
+    }
+
+    struct KeyGenerationFailed: Error {
+        var status: Int32
+        var log: String
+    }
+
     private func start(_ arguments: [String], id: String, environment: [String: String], launcher: [String] = []) throws -> BatonProcess {
         starts[id, default: 0] += 1
         let name = starts[id]! == 1 ? id : "\(id).\(starts[id]!)"

@@ -32,9 +32,12 @@ extension EndToEndTests {
             defer { namespace.destroy() }
             let cluster = try E2ECluster()
             cluster.reserveSchedulers(["sched"], host: namespace.hostAddress)
-            try cluster.scheduler("sched", leaseTTL: "3s")
+            // The dispatch port is on the veth link, not loopback, so it needs CURVE keys as in a deploy.
+            let keys = try await cluster.dispatchKeys()
+            try cluster.scheduler("sched", leaseTTL: "3s", extra: keys.scheduler)
             let executor = try cluster.executor(
-                "exec-ns", extra: ["BATON_CLAIM_TTL": "3s", "BATON_ALLOW_COMMANDS": "true"], launcher: namespace.launcher)
+                "exec-ns", extra: keys.executor.merging(["BATON_CLAIM_TTL": "3s", "BATON_ALLOW_COMMANDS": "true"]) { $1 },
+                launcher: namespace.launcher)
 
             // Each run appends "<key> <attempt> start|end" to a file: the side effect, counted per key.
             let record = cluster.workspace.directory.appendingPathComponent("runs.txt").path
