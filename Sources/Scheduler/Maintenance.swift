@@ -30,6 +30,7 @@ public final class Maintenance: Service {
 
     public func run() async throws {
         var nextRetention = clock.now()
+        var nextParkedCount = clock.now()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if let fence = leadership.current {
                 let now = clock.now()
@@ -52,6 +53,11 @@ public final class Maintenance: Service {
                             fence, now: now, retention: configuration.retention, perJob: configuration.historyPerJob)
                         metrics.purged.increment(by: report.purgedTickets)
                         _ = try await nodes.forget(notSeenSince: now - .hours(1))
+                    }
+                    if now >= nextParkedCount {
+                        // Parked jobs leave when a gateway writes a new revision: the gauge follows within a minute.
+                        nextParkedCount = now + .minutes(1)
+                        metrics.jobsParked.record(try await store.parkedJobCount())
                     }
                 } catch {
                     if error.code != .notLeader { logger.warning("maintenance pass failed", metadata: ["error": "\(error)"]) }

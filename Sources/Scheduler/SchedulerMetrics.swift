@@ -17,4 +17,8 @@ struct SchedulerMetrics: Sendable {
     let leasesExpired = Counter(label: "baton_claim_leases_expired_total")
     let misfired = Counter(label: "baton_tickets_misfired_total")
     let purged = Counter(label: "baton_tickets_purged_total")
+    /// Jobs the leader cannot plan (stored spec unreadable or schedule not evaluable here), parked at their
+    /// current revision; 0 on standbys. And how many times the tick parked one.
+    let jobsParked = Gauge(label: "baton_jobs_parked")
+    let jobsParkedTotal = Counter(label: "baton_jobs_parked_total")
 }

@@ -4,6 +4,8 @@
 /// going so one response lists all the issues of a spec.
 struct SpecReader {
     private(set) var issues: [FieldIssue] = []
+    /// How strictly to read: see ``JobSpec/Reading``.
+    var reading = JobSpec.Reading.input
 
     mutating func fail(_ path: String, _ message: String) {
         issues.append(FieldIssue(field: path, message: message))
@@ -13,7 +15,8 @@ struct SpecReader {
         base.isEmpty ? key : "\(base).\(key)"
     }
 
-    /// The members of an object, rejecting keys outside `allowed` (typos should not pass silently).
+    /// The members of an object, rejecting keys outside `allowed` (typos should not pass silently). A stored spec
+    /// skips them instead: they are fields of a newer Baton that wrote it (see ``JobSpec/Reading/stored``).
     mutating func object(
         _ value: JSONValue?, at path: String, allowed: Set<String>, ignored: Set<String> = []
     ) -> [String: JSONValue]? {
@@ -22,10 +25,15 @@ struct SpecReader {
             fail(path.isEmpty ? "$" : path, "must be an object, not \(value.typeName)")
             return nil
         }
-        for key in members.keys.sorted() where !allowed.contains(key) && !ignored.contains(key) {
-            fail(SpecReader.join(path, key), "is not a known field")
+        switch reading {
+        case .input:
+            for key in members.keys.sorted() where !allowed.contains(key) && !ignored.contains(key) {
+                fail(SpecReader.join(path, key), "is not a known field")
+            }
+            return members.filter { !ignored.contains($0.key) }
+        case .stored:
+            return members.filter { allowed.contains($0.key) }
         }
-        return members.filter { !ignored.contains($0.key) }
     }
 
     mutating func string(_ value: JSONValue?, at path: String) -> String? {
