@@ -40,6 +40,22 @@ public struct ClaimedTicket: Sendable, Equatable {
     }
 }
 
+/// A claim won on a ticket whose job revision this build cannot read: the store has already failed the ticket
+/// (reason `spec_unreadable`); the executor only logs it.
+public struct UnreadableClaim: Sendable, Equatable {
+    public var id: TicketID
+    public var jobName: String
+    public var revision: Int64
+    public var reason: String
+
+    public init(id: TicketID, jobName: String, revision: Int64, reason: String) {
+        self.id = id
+        self.jobName = jobName
+        self.revision = revision
+        self.reason = reason
+    }
+}
+
 /// How an executor reports the end of an attempt.
 public struct Completion: Sendable, Equatable {
     public var id: TicketID
@@ -89,10 +105,11 @@ public protocol ClaimStore: Sendable {
     func heartbeat(_ claims: [(TicketID, ClaimToken)], now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [TicketID: HeartbeatResult]
     /// Returns, per ticket, whether the completion was accepted (false: fenced, the token no longer matches).
     func complete(_ completions: [Completion], now: Timestamp) async throws(StoreError) -> [TicketID: Bool]
-    /// Both in one transaction, completions first: what an executor has ready to write at one moment.
+    /// Both in one transaction, completions first: what an executor has ready to write at one moment. A ticket
+    /// whose job revision cannot be read fails alone (`unreadable`); the rest of the batch is claimed as usual.
     func completeAndClaim(
         _ completions: [Completion], claim ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan
-    ) async throws(StoreError) -> (accepted: [TicketID: Bool], won: [ClaimedTicket])
+    ) async throws(StoreError) -> (accepted: [TicketID: Bool], won: [ClaimedTicket], unreadable: [UnreadableClaim])
 }
 
 public struct SQLiteClaimStore: ClaimStore {
@@ -107,20 +124,23 @@ public struct SQLiteClaimStore: ClaimStore {
 
     public func completeAndClaim(
         _ completions: [Completion], claim ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan
-    ) async throws(StoreError) -> (accepted: [TicketID: Bool], won: [ClaimedTicket]) {
-        guard !ids.isEmpty || !completions.isEmpty else { return ([:], []) }
+    ) async throws(StoreError) -> (accepted: [TicketID: Bool], won: [ClaimedTicket], unreadable: [UnreadableClaim]) {
+        guard !ids.isEmpty || !completions.isEmpty else { return ([:], [], []) }
         return try await StoreError.mapping(ids.isEmpty ? "complete" : completions.isEmpty ? "claim" : "complete and claim") {
             try await database.pool.write { db in
                 let accepted = try complete(db, completions, now: now)
-                let won = try claim(db, ids, executor: executor, now: now, leaseTTL: leaseTTL)
-                return (accepted, won)
+                let (won, unreadable) = try claim(db, ids, executor: executor, now: now, leaseTTL: leaseTTL)
+                return (accepted, won, unreadable)
             }
         }
     }
 
     /// One conditional UPDATE per ticket; the rows it changed are the claims won.
-    private func claim(_ db: Database, _ ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan) throws -> [ClaimedTicket] {
-        guard !ids.isEmpty else { return [] }
+    private func claim(
+        _ db: Database, _ ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan
+    ) throws -> (won: [ClaimedTicket], unreadable: [UnreadableClaim]) {
+        guard !ids.isEmpty else { return ([], []) }
+        var unreadable: [UnreadableClaim] = []
         var claimed: [ClaimedTicket] = []
         claimed.reserveCapacity(ids.count)
         let lease = now + leaseTTL
@@ -152,13 +172,23 @@ public struct SQLiteClaimStore: ClaimStore {
             guard let won else { continue }
             try attemptInsert.execute(arguments: [won.seq, won.attempt, executor, now.milliseconds])
             // The process-wide spec cache the job store uses too: a (job, revision) always has the same spec.
-            let spec = try JobRows.specs.value(job: won.jobID, revision: won.revision) {
-                guard
-                    let json = try String.fetchOne(
-                        db, sql: "SELECT spec FROM job_revision WHERE job_id = ? AND revision = ?",
-                        arguments: [won.jobID, won.revision])
-                else { throw StoreError(.corrupt, "ticket \(id) names revision \(won.revision) of job \(won.jobID), which is missing") }
-                return try Codec.spec(json)
+            let spec: JobSpec
+            do {
+                spec = try JobRows.specs.value(job: won.jobID, revision: won.revision) {
+                    guard
+                        let json = try String.fetchOne(
+                            db, sql: "SELECT spec FROM job_revision WHERE job_id = ? AND revision = ?",
+                            arguments: [won.jobID, won.revision])
+                    else { throw StoreError(.corrupt, "revision \(won.revision) of job \(won.jobName) is missing") }
+                    return try Codec.spec(json)
+                }
+            } catch let error as StoreError where error.code == .corrupt {
+                // This ticket alone: throwing here would roll back the whole batch, and the leader would offer the
+                // same ticket again and again. Another attempt by this build cannot read it either, so it fails now.
+                let detail = "executor \(executor) cannot run revision \(won.revision): \(error.message)"
+                try failUnreadable(db, seq: won.seq, jobID: won.jobID, attempt: won.attempt, detail: detail, now: now)
+                unreadable.append(UnreadableClaim(id: id, jobName: won.jobName, revision: won.revision, reason: detail))
+                continue
             }
             claimed.append(
                 ClaimedTicket(
@@ -167,7 +197,22 @@ public struct SQLiteClaimStore: ClaimStore {
                     manual: won.manual, attempt: won.attempt, maxAttempts: won.maxAttempts, token: token,
                     leaseExpiresAt: lease, spec: spec))
         }
-        return claimed
+        return (claimed, unreadable)
+    }
+
+    /// Ends the attempt just started on a ticket whose revision cannot be read: `failed`, reason `spec_unreadable`.
+    private func failUnreadable(_ db: Database, seq: Int64, jobID: String, attempt: Int, detail: String, now: Timestamp) throws {
+        try db.execute(
+            sql: """
+                UPDATE ticket SET state = 'failed', reason = ?, detail = ?, finished_at = ?, claim_token = NULL,
+                    lease_expires_at = NULL
+                WHERE seq = ?
+                """,
+            arguments: [TicketReason.specUnreadable.rawValue, detail, now.milliseconds, seq])
+        try db.execute(
+            sql: "UPDATE attempt SET finished_at = ?, outcome = ?, output = ? WHERE ticket_seq = ? AND number = ?",
+            arguments: [now.milliseconds, AttemptOutcome.failed.rawValue, detail, seq, attempt])
+        try db.execute(sql: "UPDATE job SET last_failure_at = ? WHERE id = ?", arguments: [now.milliseconds, jobID])
     }
 
     public func heartbeat(_ claims: [(TicketID, ClaimToken)], now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [TicketID: HeartbeatResult] {

@@ -14,11 +14,13 @@ enum Codec {
         }
     }
 
+    /// A stored spec, read leniently (``JobSpec/Reading/stored``): a newer gateway may have written fields this build
+    /// does not know. What still fails is a spec this build cannot represent at all.
     static func spec(_ json: String) throws(StoreError) -> JobSpec {
         do {
-            return try JobSpec.parseStored(json: Data(json.utf8))
+            return try JobSpec.parse(json: Data(json.utf8), reading: .stored)
         } catch {
-            throw StoreError(.corrupt, "stored job spec does not parse: \(error)")
+            throw StoreError(.corrupt, "the stored spec cannot be read by this build of Baton: \(error)")
         }
     }
 

@@ -102,6 +102,7 @@ public struct SQLiteJobStore: JobStore {
                 throw StoreError(.notFound, "no job named \"\(name)\"")
             }
             try JobRows.check(existing, ifRevision: ifRevision)
+            try JobRows.requireReadableSpec(existing, for: paused ? "paused" : "resumed")
             guard existing.spec.paused != paused else { return existing }
             var spec = existing.spec
             spec.paused = paused
@@ -148,9 +149,39 @@ enum JobRows {
     /// the job's spec (an eighth of the gateway's CPU).
     static let specs = RevisionCache<JobSpec>(limit: 10_000)
 
+    /// The job in a row. A spec this process cannot read does not make the row unreadable: the job comes back
+    /// parked, with a stand-in spec, so it can still be listed, shown, replaced and deleted.
     static func job(_ row: Row) throws -> Job {
-        let spec = try specs.value(job: row["id"], revision: row["revision"]) { try Codec.spec(row["spec"]) }
-        return job(row, spec: spec)
+        let revision: Int64 = row["revision"]
+        // Parked by a scheduler at this revision; a later revision (written by any binary) is not.
+        let parkedReason: String? = (row["parked_revision"] as Int64?) == revision ? row["parked_reason"] : nil
+        do {
+            let spec = try specs.value(job: row["id"], revision: revision) { try Codec.spec(row["spec"]) }
+            var job = job(row, spec: spec)
+            if let parkedReason {
+                job.state = .parked
+                job.parking = Parking(reason: parkedReason, specReadable: true)
+            }
+            return job
+        } catch let error as StoreError where error.code == .corrupt {
+            let standIn = JobSpec(
+                name: row["name"], schedule: ScheduleSpec(.at(row.requiredTimestamp("created_at"))), action: .noop,
+                paused: (row["state"] as String?) == JobState.paused.rawValue, queue: row["queue"])
+            var job = job(row, spec: standIn)
+            job.state = .parked
+            job.parking = Parking(reason: parkedReason ?? error.message, specReadable: false)
+            return job
+        }
+    }
+
+    /// Refuses an operation that needs the stored spec of a job this process cannot read.
+    static func requireReadableSpec(_ job: Job, for operation: String) throws {
+        if let parking = job.parking, !parking.specReadable {
+            throw StoreError(
+                .conflict,
+                "job \"\(job.name)\" is parked and its spec cannot be read here, so it cannot be \(operation); "
+                    + "replace it with PUT or delete it (\(parking.reason))")
+        }
     }
 
     /// A job row whose spec the caller already has (parsed from this row's revision).
@@ -215,7 +246,7 @@ enum JobRows {
         try db.execute(
             sql: """
                 UPDATE job SET revision = ?, spec = ?, state = ?, queue = ?, updated_at = ?, watermark = ?,
-                    next_fire_at = ?, due_at = ?
+                    next_fire_at = ?, due_at = ?, parked_revision = NULL, parked_reason = NULL
                 WHERE id = ?
                 """,
             arguments: [
@@ -232,6 +263,7 @@ enum JobRows {
         job.updatedAt = now
         job.watermark = watermark
         job.nextFireAt = next
+        job.parking = nil
         return job
     }
 }

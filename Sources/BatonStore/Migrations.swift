@@ -167,6 +167,18 @@ enum Migrations {
         migrator.registerMigration("v3-ticket-job-name-index") { db in
             try db.execute(sql: "CREATE INDEX ticket_job_name ON ticket(job_name, seq)")
         }
+        // A job the scheduler cannot plan (a stored spec this build cannot read or evaluate) is parked: the tick
+        // records which revision and why, and stops looking at it (due_at NULL) instead of failing every job's tick.
+        // Parked means `parked_revision = revision`, so any new revision, written by any binary, unparks the job
+        // without having to know these columns. Old binaries ignore them (and skip the job: due_at is NULL).
+        migrator.registerMigration("v3-job-parking") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE job ADD COLUMN parked_revision INTEGER;
+                    ALTER TABLE job ADD COLUMN parked_reason TEXT;
+                    CREATE INDEX job_parked ON job(parked_revision) WHERE parked_revision IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

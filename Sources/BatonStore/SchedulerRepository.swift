@@ -14,6 +14,8 @@ public struct TickReport: Sendable {
     public var jobsExamined = 0
     /// Tickets written and skipped per job name, for metrics with a job label (`BATON_METRICS_JOB_LABELS`).
     public var byJob: [String: JobTicketCounts] = [:]
+    /// Jobs this tick could not plan and parked (each once: a parked job is not looked at again).
+    public var parked: [ParkedJob] = []
 
     public init() {}
 }
@@ -32,6 +34,22 @@ public struct JobTicketCounts: Sendable, Equatable {
 
     mutating func count(_ state: TicketState) {
         if state == .pending { written += 1 } else { skipped += 1 }
+    }
+}
+
+/// A job the scheduler parked, or found it can plan again.
+public struct ParkedJob: Sendable, Equatable {
+    public var id: JobID
+    public var name: String
+    public var revision: Int64
+    /// Why it cannot be planned; empty for a job released from parking.
+    public var reason: String
+
+    public init(id: JobID, name: String, revision: Int64, reason: String) {
+        self.id = id
+        self.name = name
+        self.revision = revision
+        self.reason = reason
     }
 }
 
@@ -82,6 +100,11 @@ public protocol SchedulerStore: Sendable {
     func enforceDeadlines(_ fence: LeaderFence, now: Timestamp) async throws(StoreError) -> Int
     /// Running tickets whose cancellation was requested, with the executor holding them.
     func cancellationsRequested() async throws(StoreError) -> [(TicketID, executor: String)]
+    /// Looks again at every parked job (a new leader may be a newer build, or have the missing time zone): those it
+    /// can plan now are released and due at once; returns them and how many stay parked.
+    func releaseParked(_ fence: LeaderFence, now: Timestamp) async throws(StoreError) -> (released: [ParkedJob], stillParked: Int)
+    /// Live jobs parked at their current revision.
+    func parkedJobCount() async throws(StoreError) -> Int
 }
 
 public struct SQLiteSchedulerStore: SchedulerStore {
@@ -131,14 +154,15 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                         inputs = try tickInputs.value(seq: row.seq, revision: row.revision) {
                             guard let json = try String.fetchOne(db, sql: "SELECT spec FROM job WHERE seq = ?", arguments: [row.seq])
                             else { throw StoreError(.corrupt, "job \(row.id) vanished during the tick") }
-                            let spec = try Codec.spec(json)
-                            return (spec, try Schedule(spec.schedule, createdAt: row.createdAt))
+                            return try Self.plannable(json, createdAt: row.createdAt)
                         }
-                    } catch let error as StoreError {
-                        throw error
-                    } catch {
-                        // Unresolvable now (e.g. a zone dropped from tzdata): park it instead of spinning.
-                        try db.execute(sql: "UPDATE job SET due_at = NULL WHERE seq = ?", arguments: [row.seq])
+                    } catch let unplannable as Unplannable {
+                        // One job this build cannot plan must not stop every other job's tick (this transaction):
+                        // park it, visibly, and go on.
+                        try db.cachedStatement(
+                            sql: "UPDATE job SET due_at = NULL, parked_revision = revision, parked_reason = ? WHERE seq = ?"
+                        ).execute(arguments: [unplannable.reason, row.seq])
+                        report.parked.append(ParkedJob(id: row.id, name: row.name, revision: row.revision, reason: unplannable.reason))
                         continue
                     }
                     let job = TickPlanner.Subject(
@@ -328,6 +352,70 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                     guard let id = row.ticketID("id") else { return nil }
                     return (id, executor: row["executor"])
                 }
+            }
+        }
+    }
+}
+
+/// Why the scheduler cannot plan a job revision; the tick parks that job with this reason.
+struct Unplannable: Error {
+    var reason: String
+}
+
+extension SQLiteSchedulerStore {
+    /// A stored spec read and its schedule resolved, or why this build cannot.
+    static func plannable(_ json: String, createdAt: Timestamp) throws(Unplannable) -> (JobSpec, Schedule) {
+        let spec: JobSpec
+        do {
+            spec = try Codec.spec(json)
+        } catch {
+            throw Unplannable(reason: error.message)
+        }
+        do {
+            return (spec, try Schedule(spec.schedule, createdAt: createdAt))
+        } catch {
+            let field = error.code == .unknownTimeZone ? "schedule.timezone" : "schedule.cron"
+            throw Unplannable(reason: "this scheduler cannot evaluate the stored schedule: \(field): \(error.message)")
+        }
+    }
+
+    public func releaseParked(_ fence: LeaderFence, now: Timestamp) async throws(StoreError) -> (released: [ParkedJob], stillParked: Int) {
+        try await StoreError.mapping("release parked jobs") {
+            try await database.pool.write { db in
+                try fence.check(db, now: now)
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT seq, id, name, revision, spec, created_at FROM job
+                        WHERE parked_revision IS NOT NULL AND parked_revision = revision AND deleted_at IS NULL
+                        """)
+                var released: [ParkedJob] = []
+                for row in rows {
+                    guard (try? Self.plannable(row["spec"], createdAt: row.requiredTimestamp("created_at"))) != nil else { continue }
+                    // Due at once: the tick plans it from its watermark, like a job after downtime (catch-up applies).
+                    try db.execute(
+                        sql: """
+                            UPDATE job SET parked_revision = NULL, parked_reason = NULL,
+                                due_at = CASE WHEN state = 'active' THEN ? END
+                            WHERE seq = ?
+                            """,
+                        arguments: [now.milliseconds, row["seq"] as Int64])
+                    released.append(ParkedJob(id: JobID(rawValue: row["id"]), name: row["name"], revision: row["revision"], reason: ""))
+                }
+                return (released, rows.count - released.count)
+            }
+        }
+    }
+
+    public func parkedJobCount() async throws(StoreError) -> Int {
+        try await StoreError.mapping("parked job count") {
+            try await database.pool.read { db in
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM job INDEXED BY job_parked
+                        WHERE parked_revision IS NOT NULL AND parked_revision = revision AND deleted_at IS NULL
+                        """) ?? 0
             }
         }
     }

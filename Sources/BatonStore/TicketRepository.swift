@@ -53,6 +53,8 @@ public struct SQLiteTicketStore: TicketStore {
                     }
                     return (ticket, false)
                 }
+                // After the replay above: a key already answered keeps its answer.
+                try JobRows.requireReadableSpec(job, for: "triggered")
                 let id = TicketID.manual(job: job.id, idempotencyKey: key)
                 let inserted = try TicketRows.insert(
                     db, id: id, job: job, slot: now, manual: true, idempotencyKey: key, state: .pending, reason: nil,

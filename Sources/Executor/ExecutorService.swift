@@ -336,6 +336,14 @@ public final class ExecutorService: Service, Sendable {
                         batch.completions, claim: batch.claims, executor: configuration.executorID, now: now,
                         leaseTTL: configuration.claimTTL)
                     accepted = result.accepted
+                    for failed in result.unreadable {
+                        logger.error(
+                            "ticket failed: its job revision cannot be read by this executor",
+                            metadata: [
+                                "ticket": "\(failed.id)", "job": "\(failed.jobName)", "revision": "\(failed.revision)",
+                                "reason": "\(failed.reason)",
+                            ])
+                    }
                     if !batch.claims.isEmpty {
                         ExecutorMetrics.recordClaims(result.won, now: now)
                         if result.won.count < batch.claims.count {

@@ -169,6 +169,7 @@ public final class Dispatcher: Service {
         var work = LeaderWork()
         while !Task.isCancelled {
             guard let fence = leadership.current else {
+                if work.parkedRechecked { metrics.jobsParked.record(0) }  // only the leader reports parked jobs
                 work = LeaderWork()
                 await leadership.changed.wait(timeout: configuration.pollInterval.duration)
                 continue
@@ -196,6 +197,11 @@ public final class Dispatcher: Service {
             leadership.lastTickLagMs = lag
             metrics.tickLag.recordMilliseconds(lag)
         }
+        if !work.parkedRechecked {
+            // Once per leadership, and never in the way of the tick: a failure here is logged, not retried.
+            work.parkedRechecked = true
+            await releaseParked(fence: fence, now: now)
+        }
         // The tick is a fenced write transaction: run it only when a job is due (or the poll interval has passed,
         // for jobs created meanwhile), not on every doorbell. At thousands of CREDIT rings a second, ticking each
         // time took the write lock from executors' claims and completions for nothing.
@@ -208,6 +214,7 @@ public final class Dispatcher: Service {
             if !report.written.isEmpty || report.skipped > 0 {
                 logger.debug("ticked", metadata: ["epoch": "\(fence.epoch)", "written": "\(report.written.count)", "skipped": "\(report.skipped)"])
             }
+            if !report.parked.isEmpty { await parked(report.parked) }
             if let cursor = work.cursor, report.written.contains(where: { $0.position < cursor }) { work.cursor = nil }
             if report.jobsExamined == configuration.tickBatch { return .zero }  // more jobs due: keep going
             work.nextTickAt = now + configuration.pollInterval
@@ -254,6 +261,33 @@ public final class Dispatcher: Service {
         if let ticketDue, ticketDue > now { wake = min(wake, ticketDue) }
         if observing { wake = min(wake, work.nextRescan) }
         return .milliseconds(max(0, (wake - clock.now()).milliseconds))
+    }
+
+    /// Logs each job the tick parked (once: a parked job is not ticked again) and updates the metrics.
+    func parked(_ jobs: [ParkedJob]) async {
+        metrics.jobsParkedTotal.increment(by: jobs.count)
+        for job in jobs {
+            logger.error(
+                "job parked: this scheduler cannot plan it; every other job keeps running",
+                metadata: ["job": "\(job.name)", "revision": "\(job.revision)", "reason": "\(job.reason)"])
+        }
+        if let count = try? await store.parkedJobCount() { metrics.jobsParked.record(count) }
+    }
+
+    /// A new leader may read what its predecessor could not (a newer build, or a host with the missing time zone).
+    func releaseParked(fence: LeaderFence, now: Timestamp) async {
+        do {
+            let (released, stillParked) = try await store.releaseParked(fence, now: now)
+            for job in released {
+                logger.notice("parked job released: this scheduler can plan it", metadata: ["job": "\(job.name)", "revision": "\(job.revision)"])
+            }
+            if stillParked > 0 {
+                logger.warning("jobs stay parked: replace their spec (PUT) or delete them", metadata: ["count": "\(stillParked)"])
+            }
+            metrics.jobsParked.record(stillParked)
+        } catch {
+            logger.warning("could not re-check parked jobs", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Starts writing early when many jobs fall due together.
@@ -375,4 +409,6 @@ struct LeaderWork {
     static let probationRescan = TimeSpan.milliseconds(10)
     var nextCancellationCheck = Timestamp(milliseconds: 0)
     var nextForget = Timestamp(milliseconds: 0)
+    /// Whether this leadership has looked at the parked jobs yet.
+    var parkedRechecked = false
 }

@@ -31,6 +31,7 @@ public final class Maintenance: Service {
 
     public func run() async throws {
         var nextForget = clock.now()
+        var nextParkedCount = clock.now()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if let fence = leadership.current {
                 let now = clock.now()
@@ -50,6 +51,11 @@ public final class Maintenance: Service {
                     if now >= nextForget {
                         nextForget = now + .minutes(1)
                         _ = try await nodes.forget(notSeenSince: now - .hours(1))
+                    }
+                    if now >= nextParkedCount {
+                        // Parked jobs leave when a gateway writes a new revision: the gauge follows within a minute.
+                        nextParkedCount = now + .minutes(1)
+                        metrics.jobsParked.record(try await store.parkedJobCount())
                     }
                 } catch {
                     if error.code != .notLeader { logger.warning("maintenance pass failed", metadata: ["error": "\(error)"]) }

@@ -26,6 +26,10 @@ struct SchedulerMetrics: Sendable {
     let misfired: Counter
     let purged: Counter
     let revisionsPruned: Counter
+    /// Jobs the leader cannot plan (stored spec unreadable or schedule not evaluable here), parked at their
+    /// current revision; 0 on standbys. And how many times the tick parked one.
+    let jobsParked: Gauge
+    let jobsParkedTotal: Counter
     /// Whether the tick's counters carry the job's name as a label.
     let jobLabels: Bool
     let factory: any MetricsFactory
@@ -50,6 +54,8 @@ struct SchedulerMetrics: Sendable {
         misfired = Counter(label: "baton_tickets_misfired_total", factory: factory)
         purged = Counter(label: "baton_tickets_purged_total", factory: factory)
         revisionsPruned = Counter(label: "baton_job_revisions_pruned_total", factory: factory)
+        jobsParked = Gauge(label: "baton_jobs_parked", factory: factory)
+        jobsParkedTotal = Counter(label: "baton_jobs_parked_total", factory: factory)
     }
 
     /// What one tick wrote: totals without labels, or one series per job when job labels are on.

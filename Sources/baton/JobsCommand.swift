@@ -40,9 +40,11 @@ extension Jobs {
     }
 
     static func describe(_ job: [String: Any]) -> String {
+        var state = Table.text(job["state"])
+        if let reason = job["parkedReason"] as? String { state += " (\(reason))" }
         let fields: [(String, String)] = [
             ("name", Table.text(job["name"])), ("id", Table.text(job["id"])), ("revision", Table.text(job["revision"])),
-            ("state", Table.text(job["state"])), ("schedule", scheduleText(job["schedule"])),
+            ("state", state), ("schedule", scheduleText(job["schedule"])),
             ("action", actionText(job["action"])), ("queue", Table.text(job["queue"])),
             ("next fire", Table.text(job["nextFireAt"])), ("last ticket", Table.text(job["lastTicket"])),
             ("last success", Table.text(job["lastSuccessAt"])), ("last failure", Table.text(job["lastFailureAt"])),

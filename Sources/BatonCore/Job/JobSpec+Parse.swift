@@ -4,11 +4,24 @@ extension JobSpec {
     /// Fields the server adds to a job; a client may send them back (GET → edit → PUT) and they are ignored.
     public static let serverFields: Set<String> = [
         "id", "revision", "state", "createdAt", "updatedAt", "nextFireAt", "lastTicket", "lastSuccessAt", "lastFailureAt",
+        "parkedReason",
     ]
 
+    /// How strictly a spec is read.
+    public enum Reading: Sendable {
+        /// A spec from a client (API body, `baton jobs apply`): every unknown field is an error (a typo must not
+        /// pass silently), and the schedule must be one this host can evaluate.
+        case input
+        /// A spec from the database, which a gateway validated when it was written. During a rolling upgrade that
+        /// gateway may be newer than this process: unknown fields are skipped (they belong to a feature this build
+        /// does not have), and whether this host can evaluate the schedule (its tzdata, its cron dialect) is left to
+        /// the scheduler, which parks the one job it cannot plan instead of failing every job's tick.
+        case stored
+    }
+
     /// Decodes and validates a job spec, reporting every invalid field with its path.
-    public static func parse(_ json: JSONValue) throws(SpecValidationError) -> JobSpec {
-        var reader = SpecReader()
+    public static func parse(_ json: JSONValue, reading: Reading = .input) throws(SpecValidationError) -> JobSpec {
+        var reader = SpecReader(reading: reading)
         let spec = reader.jobSpec(json)
         guard reader.issues.isEmpty, let spec else {
             throw SpecValidationError(issues: reader.issues)
@@ -16,34 +29,22 @@ extension JobSpec {
         return spec
     }
 
-    /// Decodes a spec the store holds. The duration bounds (`TimeBounds`) apply to what clients send; a spec an
-    /// older build stored before they existed is read as it is, because every computation on its values is total
-    /// (saturating, checked), and refusing it would stop a job that ran fine before the upgrade.
+    /// Decodes a spec the store holds (``Reading/stored``): unknown fields skipped and no duration bounds (`TimeBounds`
+    /// apply to what clients send; a spec an older build stored before they existed is read as it is, because every
+    /// computation on its values is total, and refusing it would stop a job that ran fine before the upgrade).
     public static func parseStored(json data: Data) throws(SpecValidationError) -> JobSpec {
-        let tree: JSONValue
-        do {
-            tree = try JSONValue(parsing: data)
-        } catch {
-            throw SpecValidationError(issues: [FieldIssue(field: "$", message: "is not valid JSON (byte \(error.offset): \(error.reason))")])
-        }
-        var reader = SpecReader()
-        reader.enforcesDurationBounds = false
-        let spec = reader.jobSpec(tree)
-        guard reader.issues.isEmpty, let spec else {
-            throw SpecValidationError(issues: reader.issues)
-        }
-        return spec
+        try parse(json: data, reading: .stored)
     }
 
     /// Decodes a job spec from JSON text (`baton jobs apply -f`, the gateway's request bodies).
-    public static func parse(json data: Data) throws(SpecValidationError) -> JobSpec {
+    public static func parse(json data: Data, reading: Reading = .input) throws(SpecValidationError) -> JobSpec {
         let tree: JSONValue
         do {
             tree = try JSONValue(parsing: data)
         } catch {
             throw SpecValidationError(issues: [FieldIssue(field: "$", message: "is not valid JSON (byte \(error.offset): \(error.reason))")])
         }
-        return try parse(tree)
+        return try parse(tree, reading: reading)
     }
 
     /// `[a-z0-9][a-z0-9._-]{0,62}`: safe in URLs, file names and metric labels.
@@ -113,6 +114,8 @@ extension SpecReader {
                 if let gap = enumeration(dst["gap"], at: "schedule.dst.gap", as: DSTGapPolicy.self) { spec.gap = gap }
                 if let fold = enumeration(dst["fold"], at: "schedule.dst.fold", as: DSTFoldPolicy.self) { spec.fold = fold }
             }
+            // A stored spec was checked on the way in; whether this host can evaluate it is the planner's question.
+            if reading == .stored { break }
             do {
                 let expression = try CronExpression(parsing: text)
                 do {

@@ -4,8 +4,11 @@
 /// going so one response lists all the issues of a spec.
 struct SpecReader {
     private(set) var issues: [FieldIssue] = []
-    /// Off only for specs read back from the store (`JobSpec.parseStored`).
-    var enforcesDurationBounds = true
+    /// How strictly to read: see ``JobSpec/Reading``.
+    var reading = JobSpec.Reading.input
+    /// The duration bounds (`TimeBounds`) apply to what clients send; a spec an older build stored before they
+    /// existed is read as it is, because every computation on its values is total (saturating, checked).
+    var enforcesDurationBounds: Bool { reading == .input }
 
     mutating func fail(_ path: String, _ message: String) {
         issues.append(FieldIssue(field: path, message: message))
@@ -15,7 +18,8 @@ struct SpecReader {
         base.isEmpty ? key : "\(base).\(key)"
     }
 
-    /// The members of an object, rejecting keys outside `allowed` (typos should not pass silently).
+    /// The members of an object, rejecting keys outside `allowed` (typos should not pass silently). A stored spec
+    /// skips them instead: they are fields of a newer Baton that wrote it (see ``JobSpec/Reading/stored``).
     mutating func object(
         _ value: JSONValue?, at path: String, allowed: Set<String>, ignored: Set<String> = []
     ) -> [String: JSONValue]? {
@@ -24,10 +28,15 @@ struct SpecReader {
             fail(path.isEmpty ? "$" : path, "must be an object, not \(value.typeName)")
             return nil
         }
-        for key in members.keys.sorted() where !allowed.contains(key) && !ignored.contains(key) {
-            fail(SpecReader.join(path, key), "is not a known field")
+        switch reading {
+        case .input:
+            for key in members.keys.sorted() where !allowed.contains(key) && !ignored.contains(key) {
+                fail(SpecReader.join(path, key), "is not a known field")
+            }
+            return members.filter { !ignored.contains($0.key) }
+        case .stored:
+            return members.filter { allowed.contains($0.key) }
         }
-        return members.filter { !ignored.contains($0.key) }
     }
 
     mutating func string(_ value: JSONValue?, at path: String) -> String? {

@@ -43,6 +43,9 @@ public enum TicketReason: String, Sendable, Codable, CaseIterable {
     case replaced
     case jobDeleted = "job_deleted"
     case handedBack = "handed_back"
+    /// The executor that claimed it could not read the job revision the ticket pins (corrupt, or written by a newer
+    /// Baton in a form this build cannot represent); `detail` says what. Failed at once: retrying cannot help.
+    case specUnreadable = "spec_unreadable"
 }
 
 /// How one attempt ended.

@@ -75,7 +75,9 @@ struct JobController<Context: RequestContext> {
         if condition == .exists, stored == nil {
             throw APIError(.preconditionFailed, "If-Match: * but no job named \"\(name)\" exists")
         }
-        let spec = try validate(body, extra: nameIssue.map { [$0] } ?? []).restoringSecrets(from: stored?.spec)
+        // A stand-in spec (stored one unreadable here) has no secrets to keep: `***` then stays as sent.
+        let storedSpec = stored.flatMap { $0.parking?.specReadable ?? true ? $0.spec : nil }
+        let spec = try validate(body, extra: nameIssue.map { [$0] } ?? []).restoringSecrets(from: storedSpec)
         let (job, created) = try await dependencies.jobs.put(spec, ifRevision: condition.revision, now: dependencies.clock.now())
         context.logger.info(created ? "job created" : "job replaced", metadata: ["job": "\(job.name)", "revision": "\(job.revision)"])
         return try Self.jobResponse(job, status: created ? .created : .ok, location: created)
@@ -92,6 +94,7 @@ struct JobController<Context: RequestContext> {
         let patch = try await request.jsonBody()
         for _ in 0..<5 {
             let stored = try await existing(context)
+            try Self.requireReadableSpec(stored, for: "patched")
             let merged = try Self.tree(of: stored.spec.redacted).merging(patch: patch)
             var extra: [FieldIssue] = []
             if case .object(let members) = merged, members["name"] != .string(name) {
@@ -225,7 +228,18 @@ struct JobController<Context: RequestContext> {
         return name
     }
 
+    /// A parked job whose spec this gateway cannot read has only a stand-in spec: nothing may be derived from it.
+    static func requireReadableSpec(_ job: Job, for operation: String) throws(APIError) {
+        if let parking = job.parking, !parking.specReadable {
+            throw APIError(
+                .conflict,
+                "job \"\(job.name)\" is parked and its spec cannot be read by this gateway, so it cannot be \(operation); "
+                    + "replace it with PUT or delete it (\(parking.reason))")
+        }
+    }
+
     static func resolve(_ job: Job) throws(APIError) -> Schedule {
+        try requireReadableSpec(job, for: "previewed or explained")
         do {
             return try job.schedule()
         } catch {

@@ -61,7 +61,7 @@ enum OpenAPIDocument {
         "summary": "Modify a job with a JSON merge patch (RFC 7396)",
         "parameters": [{"$ref": "#/components/parameters/ifMatch"}],
         "requestBody": {"required": true, "content": {"application/merge-patch+json": {"schema": {"type": "object"}}, "application/json": {"schema": {"type": "object"}}}},
-        "responses": {"200": {"$ref": "#/components/responses/Job"}, "404": {"$ref": "#/components/responses/Problem"}, "412": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}}
+        "responses": {"200": {"$ref": "#/components/responses/Job"}, "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}, "412": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}}
       },
       "delete": {
         "summary": "Delete a job (cancels pending tickets, keeps history)",
@@ -71,11 +71,11 @@ enum OpenAPIDocument {
     },
     "/v1/jobs/{name}/pause": {
       "parameters": [{"$ref": "#/components/parameters/name"}],
-      "post": {"summary": "Pause a job", "parameters": [{"$ref": "#/components/parameters/ifMatch"}], "responses": {"200": {"$ref": "#/components/responses/Job"}, "404": {"$ref": "#/components/responses/Problem"}}}
+      "post": {"summary": "Pause a job", "parameters": [{"$ref": "#/components/parameters/ifMatch"}], "responses": {"200": {"$ref": "#/components/responses/Job"}, "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}}}
     },
     "/v1/jobs/{name}/resume": {
       "parameters": [{"$ref": "#/components/parameters/name"}],
-      "post": {"summary": "Resume a job; paused slots are not caught up", "parameters": [{"$ref": "#/components/parameters/ifMatch"}], "responses": {"200": {"$ref": "#/components/responses/Job"}, "404": {"$ref": "#/components/responses/Problem"}}}
+      "post": {"summary": "Resume a job; paused slots are not caught up", "parameters": [{"$ref": "#/components/parameters/ifMatch"}], "responses": {"200": {"$ref": "#/components/responses/Job"}, "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}}}
     },
     "/v1/jobs/{name}/trigger": {
       "parameters": [{"$ref": "#/components/parameters/name"}],
@@ -94,7 +94,7 @@ enum OpenAPIDocument {
       "get": {
         "summary": "Next fire instants, UTC and local",
         "parameters": [{"$ref": "#/components/parameters/count"}, {"$ref": "#/components/parameters/from"}],
-        "responses": {"200": {"description": "Preview", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SchedulePreview"}}}}, "404": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}}
+        "responses": {"200": {"description": "Preview", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SchedulePreview"}}}}, "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}}
       }
     },
     "/v1/jobs/{name}/explain": {
@@ -102,7 +102,7 @@ enum OpenAPIDocument {
       "get": {
         "summary": "Why the slot at or before TIME ran, was skipped, or has no ticket",
         "parameters": [{"name": "at", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "default: now"}],
-        "responses": {"200": {"description": "Explanation", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Explanation"}}}}, "404": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}}
+        "responses": {"200": {"description": "Explanation", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Explanation"}}}}, "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}}
       }
     },
     "/v1/tickets": {
@@ -177,8 +177,9 @@ enum OpenAPIDocument {
           "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}
         }
       },
-      "JobSpec": {
-        "type": "object", "required": ["name", "schedule", "action"],
+      "JobSpec": {"allOf": [{"$ref": "#/components/schemas/JobSpecFields"}], "required": ["name", "schedule", "action"]},
+      "JobSpecFields": {
+        "type": "object",
         "properties": {
           "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"},
           "schedule": {"type": "object", "properties": {
@@ -199,8 +200,10 @@ enum OpenAPIDocument {
         }
       },
       "Job": {
-        "allOf": [{"$ref": "#/components/schemas/JobSpec"}, {"type": "object", "properties": {
-          "id": {"type": "string"}, "revision": {"type": "integer"}, "state": {"enum": ["active", "paused", "completed"]},
+        "description": "The spec plus the server's fields. A parked job (state parked) has parkedReason; when its stored spec cannot be read by this gateway, only name stands in for the spec.",
+        "allOf": [{"$ref": "#/components/schemas/JobSpecFields"}, {"type": "object", "required": ["name", "id", "revision", "state"], "properties": {
+          "id": {"type": "string"}, "revision": {"type": "integer"}, "state": {"enum": ["active", "paused", "completed", "parked"]},
+          "parkedReason": {"type": "string", "description": "Only on parked jobs: why the scheduler cannot plan this revision. A PUT (or PATCH) with a valid spec leaves parked."},
           "createdAt": {"type": "string", "format": "date-time"}, "updatedAt": {"type": "string", "format": "date-time"},
           "nextFireAt": {"type": ["string", "null"], "format": "date-time"}, "lastTicket": {"type": ["string", "null"]},
           "lastSuccessAt": {"type": ["string", "null"], "format": "date-time"}, "lastFailureAt": {"type": ["string", "null"], "format": "date-time"}}}]

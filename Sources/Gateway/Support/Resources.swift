@@ -3,17 +3,24 @@ import BatonStore
 import Foundation
 
 /// A job as the API shows it: the canonical spec (secrets masked) plus the server's fields (CONTRACT §4).
+/// A parked job adds `parkedReason`; when its spec cannot be read here, only its name stands in for the spec.
 struct JobResource: Encodable {
     let job: Job
 
     enum ServerKeys: String, CodingKey {
         case id, revision, state, createdAt, updatedAt, nextFireAt, lastTicket, lastSuccessAt, lastFailureAt
+        case name, parkedReason
     }
 
     func encode(to encoder: any Encoder) throws {
-        // The spec writes its keys into the same object; JSONEncoder merges keyed containers at one level.
-        try job.spec.redacted.encode(to: encoder)
         var container = encoder.container(keyedBy: ServerKeys.self)
+        if job.parking?.specReadable ?? true {
+            // The spec writes its keys into the same object; JSONEncoder merges keyed containers at one level.
+            try job.spec.redacted.encode(to: encoder)
+        } else {
+            try container.encode(job.name, forKey: .name)
+        }
+        if let parking = job.parking { try container.encode(parking.reason, forKey: .parkedReason) }
         try container.encode(job.id, forKey: .id)
         try container.encode(job.revision, forKey: .revision)
         try container.encode(job.state, forKey: .state)
