@@ -105,23 +105,8 @@ struct DispatchSecurityTests {
             scheduler.signal(SIGKILL)
             executor.signal(SIGKILL)
         }
-        let context = try ZMQContext()
-        var strangers: [ZMQSocket] = []
-        for n in 0..<5 {
-            let socket = try ZMQSocket(context: context, type: .dealer)
-            try socket.set(.routingID, Array("stranger-\(n)".utf8))
-            try socket.connect(endpoint)
-            strangers.append(socket)
-        }
-        let tag = Array("BATON/1".utf8)
-        func flood() throws {
-            for (n, socket) in strangers.enumerated() {
-                let hello = #"{"executor":"stranger-\#(n)","capacity":1024,"version":"0.1.0","queues":["default"]}"#
-                try socket.send([tag, Array("HELLO".utf8), Array(hello.utf8)], dontWait: true)
-                try socket.send([tag, Array("CREDIT".utf8), Array(#"{"executor":"stranger-\#(n)","n":1024}"#.utf8)], dontWait: true)
-                while try socket.receive(dontWait: true) != nil {}  // offers, read and ignored
-            }
-        }
+        let strangers = try Strangers(endpoint: endpoint)
+        func flood() throws { try strangers.flood() }
         let clock = SystemWallClock()
         let tickets = SQLiteTicketStore(database)
         func jobTickets() async throws -> [Ticket] {
@@ -158,7 +143,7 @@ struct DispatchSecurityTests {
             if ticket.slot >= start + .seconds(6) { #expect(late < .seconds(1), "slot \(ticket.slot) started \(late) late") }
         }
         #expect(scheduler.log.contains("stopped offering to an executor that claims nothing it is offered"))
-        for socket in strangers { socket.close() }
+        strangers.close()
         scheduler.signal(SIGTERM)
         executor.signal(SIGTERM)
         #expect(await scheduler.waitForExit() == 0)
@@ -192,23 +177,9 @@ struct DispatchSecurityTests {
         let serverKey = try #require(
             CurvePublicKey(z85: try String(contentsOfFile: key("scheduler.public"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
 
-        let context = try ZMQContext()
-        var strangers: [ZMQSocket] = []
-        for n in 0..<5 {
-            let socket = try ZMQSocket(context: context, type: .dealer)
-            try socket.set(.routingID, Array("stranger-\(n)".utf8))
-            if n >= 3 { try socket.useCurveClient(try CurveKeyPair.generate(), serverKey: serverKey) }
-            try socket.connect(endpoint)
-            strangers.append(socket)
-        }
-        let tag = Array("BATON/1".utf8)
-        func flood() throws {
-            for (n, socket) in strangers.enumerated() {
-                let hello = #"{"executor":"stranger-\#(n)","capacity":1024,"version":"0.1.0","queues":["default"]}"#
-                try socket.send([tag, Array("HELLO".utf8), Array(hello.utf8)], dontWait: true)
-                try socket.send([tag, Array("CREDIT".utf8), Array(#"{"executor":"stranger-\#(n)","n":1024}"#.utf8)], dontWait: true)
-            }
-        }
+        // Three plaintext strangers and two with keys of their own, not on the allow list.
+        let strangers = try Strangers(endpoint: endpoint, curveFrom: 3, serverKey: serverKey)
+        func flood() throws { try strangers.flood() }
 
         let clock = SystemWallClock()
         let job = try await SQLiteJobStore(database).create(
@@ -239,11 +210,45 @@ struct DispatchSecurityTests {
         _ = job
         #expect(scheduler.log.contains("refused a dispatch peer"), "the unlisted keys reached the allow list")
         #expect(!scheduler.log.contains("stranger-"), "a stranger's message reached the dispatcher")
-        for socket in strangers { socket.close() }
+        strangers.close()
 
         scheduler.signal(SIGTERM)
         executor.signal(SIGTERM)
         #expect(await scheduler.waitForExit() == 0)
         #expect(await executor.waitForExit() == 0)
+    }
+}
+
+/// Five DEALERs posing as executors: each says HELLO with capacity 1024 on every queue, floods CREDIT and never
+/// claims. From `curveFrom` on they use CURVE keys of their own (not on any allow list).
+private struct Strangers {
+    let sockets: [ZMQSocket]
+    let context: ZMQContext
+
+    init(endpoint: String, count: Int = 5, curveFrom: Int = .max, serverKey: CurvePublicKey? = nil) throws {
+        context = try ZMQContext()
+        var sockets: [ZMQSocket] = []
+        for n in 0..<count {
+            let socket = try ZMQSocket(context: context, type: .dealer)
+            try socket.set(.routingID, Array("stranger-\(n)".utf8))
+            if n >= curveFrom, let serverKey { try socket.useCurveClient(try CurveKeyPair.generate(), serverKey: serverKey) }
+            try socket.connect(endpoint)
+            sockets.append(socket)
+        }
+        self.sockets = sockets
+    }
+
+    func flood() throws {
+        let tag = Array("BATON/1".utf8)
+        for (n, socket) in sockets.enumerated() {
+            let hello = #"{"executor":"stranger-\#(n)","capacity":1024,"version":"0.1.0","queues":["default"]}"#
+            try socket.send([tag, Array("HELLO".utf8), Array(hello.utf8)], dontWait: true)
+            try socket.send([tag, Array("CREDIT".utf8), Array(#"{"executor":"stranger-\#(n)","n":1024}"#.utf8)], dontWait: true)
+            while try socket.receive(dontWait: true) != nil {}  // offers, read and ignored
+        }
+    }
+
+    func close() {
+        for socket in sockets { socket.close() }
     }
 }
