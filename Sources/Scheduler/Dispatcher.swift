@@ -180,6 +180,9 @@ public final class Dispatcher: Service {
             } catch {
                 if error.code == .notLeader {
                     logger.warning("leader write refused: lease no longer current", metadata: ["epoch": "\(fence.epoch)"])
+                } else if Task.isCancelled || Task.isShuttingDownGracefully {
+                    // Shutdown cancelled a database call mid-pass: nothing failed, and nothing was half-written.
+                    logger.debug("leader pass interrupted by shutdown", metadata: ["error": "\(error)"])
                 } else {
                     logger.error("leader iteration failed", metadata: ["error": "\(error)"])
                 }
