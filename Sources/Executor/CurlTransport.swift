@@ -43,7 +43,7 @@ final class CurlTransport: Sendable {
 
     /// The multi handle. `@unchecked Sendable`: after `init` only the driver thread calls libcurl with it, except
     /// `curl_multi_wakeup`, which libcurl documents as callable from any thread.
-    private final class Multi: @unchecked Sendable {
+    private final class Multi: @unchecked Sendable {  // safe: only the driver thread uses it after init (see above)
         let handle: UnsafeMutableRawPointer
         init(_ handle: UnsafeMutableRawPointer) { self.handle = handle }
     }
@@ -151,7 +151,7 @@ final class CurlTransport: Sendable {
 /// `@unchecked Sendable`: it is built by the requesting task, handed to the driver thread through the inbox's
 /// mutex (which orders the handoff), and from then on only the driver thread touches it (libcurl invokes the
 /// callbacks on the thread that calls `curl_multi_perform`). `finish` runs once, on whichever side ends it.
-private final class Transfer: @unchecked Sendable {
+private final class Transfer: @unchecked Sendable {  // safe: one owner at a time, handed over under the inbox lock (see above)
     struct SetupError: Error {
         var message: String
     }

@@ -36,7 +36,7 @@ struct DurationSettingsTests {
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         let deadline = ContinuousClock.now.advanced(by: .seconds(20))
         while process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(20))  // poll interval of a wait bounded by `deadline`
         }
         let exited = !process.isRunning
         if !exited {

@@ -203,7 +203,7 @@ enum IsolatedRunner {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if let result = made.withLock({ $0 }) { return result }
-            usleep(1000)
+            usleep(1000)  // poll interval of a wait bounded by `deadline` (a plain thread, no async to await on)
         }
         return nil
     }

@@ -127,7 +127,7 @@ struct DispatchSecurityTests {
         let joined = clock.now()
         while clock.now() - joined < .seconds(10) {
             try strangers.flood()
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(20))  // flood pacing over a fixed window; the window is the test
         }
         let end = clock.now()
         #expect(try await eventually(timeout: .seconds(10)) {
@@ -195,7 +195,7 @@ struct DispatchSecurityTests {
         let floodStart = clock.now()
         while clock.now() - floodStart < .seconds(8) {
             try flood()
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(20))  // flood pacing over a fixed window; the window is the test
         }
         let floodEnd = clock.now()
         // Every slot in the flood window ran, each started within a second of its slot.

@@ -141,10 +141,10 @@ struct InboundBoundTests {
         // The loop reads until its buffer is full, then stops: the rest stays in libzmq's pipes.
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(10))
-        while loop.bufferedEvents < 8 && clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        while loop.bufferedEvents < 8 && clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }  // poll, bounded by `deadline`
         #expect(loop.bufferedEvents == 8)
         // A window for the loop to (wrongly) read on; it must not.
-        try await Task.sleep(for: .milliseconds(200))
+        try await Task.sleep(for: .milliseconds(200))  // the span is the test: nothing may be read during it
         #expect(loop.bufferedEvents == 8)
 
         // Consuming resumes reading: everything arrives, in order, nothing dropped.
