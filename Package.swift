@@ -1,6 +1,8 @@
 // swift-tools-version: 6.2
 // Baton: a distributed job scheduler. Module direction is one-way (CONTRACT §1):
-// BatonCore (pure) ← BatonStore, ZeroMQ ← Scheduler / Executor / Gateway ← baton.
+// BatonCore (pure) ← BatonStore (the store boundary: protocols and value types, no GRDB) ← BatonSQLite (GRDB);
+// BatonCore ← BatonStore, ZeroMQ ← Scheduler / Executor / Gateway (never each other, never a concrete store)
+// ← baton, the composition root, which builds the concrete store and hands it to the roles.
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -33,10 +35,13 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        // The store boundary: protocols and value types only, so a second backend implements it without GRDB.
+        .target(name: "BatonStore", dependencies: ["BatonCore"], swiftSettings: strict),
+        // The SQLite stores on GRDB. Only the composition root (`baton`) and tests link it.
         .target(
-            name: "BatonStore",
+            name: "BatonSQLite",
             dependencies: [
-                "BatonCore", .product(name: "GRDB", package: "GRDB.swift"),
+                "BatonCore", "BatonStore", .product(name: "GRDB", package: "GRDB.swift"),
                 // The same system SQLite GRDB links, for the few hot statements stepped directly (RawRows.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -81,6 +86,7 @@ let package = Package(
             dependencies: [
                 "BatonCore",
                 "BatonStore",
+                "BatonSQLite",
                 "Gateway",
                 "Scheduler",
                 "Executor",
@@ -93,13 +99,28 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore", "BatonTestSupport"], swiftSettings: strict),
-        .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonTestSupport"], swiftSettings: strict),
+        // One contract suite for every store protocol, run against each backend (`StoreBackend.all`): a new backend is
+        // done when it passes the same tests.
+        .testTarget(
+            name: "StoreContractTests", dependencies: ["BatonCore", "BatonStore", "BatonSQLite", "BatonSQLiteTestSupport"], swiftSettings: strict),
+        // A temporary, migrated SQLite database: the contract suite's SQLite backend and the SQLite tests' fixture.
+        .target(
+            name: "BatonSQLiteTestSupport", dependencies: ["BatonStore", "BatonSQLite"], path: "Tests/SQLiteSupport",
+            swiftSettings: strict),
+        // What only the SQLite backend has: checkpoints, migrations, query plans, raw rows, grouped writes.
+        .testTarget(
+            name: "BatonSQLiteTests",
+            dependencies: [
+                "BatonCore", "BatonStore", "BatonSQLite", "BatonSQLiteTestSupport", "BatonTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict),
         // Test helpers shared by test targets: a recording HTTP server, child `baton` processes, bounded waits.
         .target(name: "BatonTestSupport", dependencies: ["BatonCore"], path: "Tests/Support", swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BatonCore", "BatonStore", "BatonTestSupport", "ZeroMQ",
+                "BatonCore", "BatonStore", "BatonSQLite", "BatonTestSupport", "ZeroMQ",
                 // Direct SQL for end-to-end invariants (PRAGMA integrity_check, one ticket per (job, slot)).
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -118,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "ExecutorTests",
             dependencies: [
-                "Executor", "BatonCore", "BatonStore", "ZeroMQ", "BatonTestSupport",
+                "Executor", "BatonCore", "BatonStore", "BatonSQLite", "ZeroMQ", "BatonTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -132,6 +153,7 @@ let package = Package(
                 "Gateway",
                 "BatonCore",
                 "BatonStore",
+                "BatonSQLite",
                 "ZeroMQ",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,5 +1,4 @@
 import BatonCore
-import BatonStore
 
 /// Why a running action is stopped before it ends on its own.
 public enum StopReason: String, Sendable, Equatable {

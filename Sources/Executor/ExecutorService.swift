@@ -71,10 +71,9 @@ public final class ExecutorService: Service, Sendable {
         self.startedAt = clock.now()
     }
 
-    /// Convenience for the real process: the SQLite stores on one database.
-    public convenience init(configuration: ExecutorConfiguration, database: BatonDatabase, logger: Logger) {
-        self.init(
-            configuration: configuration, claims: SQLiteClaimStore(database), nodes: SQLiteNodeStore(database), logger: logger)
+    /// Convenience for the real process: the claim and node stores of the backend the composition root built.
+    public convenience init(configuration: ExecutorConfiguration, stores: Stores, logger: Logger) {
+        self.init(configuration: configuration, claims: stores.claims, nodes: stores.nodes, logger: logger)
     }
 
     public var statistics: ExecutorStatistics {

@@ -4,21 +4,19 @@ import Hummingbird
 import Logging
 import Prometheus
 
-/// Builds the gateway: opens (and by default migrates) the database, and wires the router and the
-/// scheduler waker into one Hummingbird application. Nothing runs until the caller runs it, so
+/// Builds the gateway: wires the stores it is handed (opened and migrated by the caller, the composition root),
+/// the router and the scheduler waker into one Hummingbird application. Nothing runs until the caller runs it, so
 /// `baton gateway` and the tests (`app.test(.router)`) build exactly the same thing.
 public func buildApplication(
-    _ configuration: GatewayConfiguration, registry: PrometheusCollectorRegistry, clock: any WallClock = SystemWallClock(),
+    _ configuration: GatewayConfiguration, stores: Stores, registry: PrometheusCollectorRegistry, clock: any WallClock = SystemWallClock(),
     logger: Logger, routes: RouteTable = RouteTable()
 ) async throws -> some ApplicationProtocol {
     try configuration.validate()
-    let database = try BatonDatabase(configuration.store)
-    if configuration.migrate { try database.migrate() }
     let waker = await SchedulerWaker.connect(
         endpoints: configuration.schedulers, keys: configuration.dispatchKeys, serverKey: configuration.dispatchServerKey,
         logger: logger)
     let dependencies = GatewayDependencies(
-        database: database, clock: clock, allowCommands: configuration.allowCommands, waker: waker, registry: registry,
+        stores: stores, clock: clock, allowCommands: configuration.allowCommands, waker: waker, registry: registry,
         nodeLiveness: configuration.nodeLiveness)
     let router = buildRouter(dependencies, configuration: configuration, routes: routes)
     return Application(
@@ -30,7 +28,7 @@ public func buildApplication(
 
 /// What the controllers share.
 struct GatewayDependencies: Sendable {
-    let database: BatonDatabase
+    let stores: Stores
     let clock: any WallClock
     let allowCommands: Bool
     let waker: SchedulerWaker
@@ -39,10 +37,10 @@ struct GatewayDependencies: Sendable {
     /// Encoded GET bodies of unchanged jobs.
     let jobBodies = JobBodyCache()
 
-    var jobs: SQLiteJobStore { SQLiteJobStore(database) }
-    var tickets: SQLiteTicketStore { SQLiteTicketStore(database) }
-    var nodes: SQLiteNodeStore { SQLiteNodeStore(database) }
-    var leases: SQLiteLeaderLeaseStore { SQLiteLeaderLeaseStore(database) }
+    var jobs: any JobStore { stores.jobs }
+    var tickets: any TicketStore { stores.tickets }
+    var nodes: any NodeStore { stores.nodes }
+    var leases: any LeaderLeaseStore { stores.leases }
 }
 
 /// The router with its middleware, outermost first: metrics (sees every final status), request id,

@@ -1,5 +1,4 @@
 import BatonCore
-import BatonStore
 import ZeroMQ
 
 /// Everything the gateway role needs, built once from flags and environment by `baton gateway`
@@ -13,9 +12,6 @@ public struct GatewayConfiguration: Sendable {
     public var schedulers: [String]
     /// `BATON_ALLOW_COMMANDS`: accept `command` jobs.
     public var allowCommands: Bool
-    public var store: StoreConfiguration
-    /// Create or upgrade the schema while building the application (every role migrates on start).
-    public var migrate: Bool
     /// Executors and schedulers whose last heartbeat is older than this are not listed.
     public var nodeLiveness: TimeSpan
     /// The gateway's CURVE key pair and the schedulers' public key, for schedulers with keys
@@ -25,15 +21,13 @@ public struct GatewayConfiguration: Sendable {
 
     public init(
         bind: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), apiToken: String? = nil,
-        schedulers: [String] = ["tcp://127.0.0.1:7710"], allowCommands: Bool = false, store: StoreConfiguration,
-        migrate: Bool = true, nodeLiveness: TimeSpan = .seconds(30)
+        schedulers: [String] = ["tcp://127.0.0.1:7710"], allowCommands: Bool = false,
+        nodeLiveness: TimeSpan = .seconds(30)
     ) {
         self.bind = bind
         self.apiToken = apiToken
         self.schedulers = schedulers
         self.allowCommands = allowCommands
-        self.store = store
-        self.migrate = migrate
         self.nodeLiveness = nodeLiveness
     }
 

@@ -7,26 +7,26 @@ import ServiceLifecycle
 /// (which shuts them down in reverse: dispatch and sweeps stop before the lease is released).
 public enum SchedulerServices {
     public static func make(
-        configuration: SchedulerConfiguration, database: BatonDatabase, clock: any WallClock = SystemWallClock(),
+        configuration: SchedulerConfiguration, stores: Stores, clock: any WallClock = SystemWallClock(),
         logger: Logger
     ) throws -> [any Service] {
         let leadership = Leadership()
         let metrics = SchedulerMetrics(jobLabels: configuration.metricsJobLabels)
         var logger = logger
         logger[metadataKey: "scheduler"] = "\(configuration.id)"
-        let store = SQLiteSchedulerStore(database)
-        let nodes = SQLiteNodeStore(database)
+        let store = stores.scheduler
+        let nodes = stores.nodes
         let dispatcher = try Dispatcher(
             configuration: configuration, store: store, clock: clock, logger: logger, leadership: leadership, metrics: metrics)
         let elector = LeaderElector(
-            configuration: configuration, leases: SQLiteLeaderLeaseStore(database), nodes: nodes, clock: clock, logger: logger,
+            configuration: configuration, leases: stores.leases, nodes: nodes, clock: clock, logger: logger,
             leadership: leadership, metrics: metrics,
             endpoint: { dispatcher.boundEndpoint.withLock { $0 } ?? configuration.dispatchBind })
         let maintenance = Maintenance(
             configuration: configuration, store: store, nodes: nodes, clock: clock, logger: logger, leadership: leadership,
             metrics: metrics)
         let retention = HistoryRetention(
-            configuration: configuration, store: SQLiteRetentionStore(database), clock: clock, logger: logger,
+            configuration: configuration, store: stores.retention, clock: clock, logger: logger,
             leadership: leadership, metrics: metrics)
         return [elector, dispatcher, maintenance, retention]
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCore
+import BatonSQLite
 import BatonStore
 import Executor
 import Foundation
@@ -69,8 +70,8 @@ struct ExecutorCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("error: database: \(error.message)\n".utf8))
                 throw ExitCode.failure
             }
-            let metricsEndpoint = try metrics.endpoint(logger: logger, database: database)
-            let service = ExecutorService(configuration: configuration, database: database, logger: logger)
+            let metricsEndpoint = try metrics.endpoint(logger: logger, health: database)
+            let service = ExecutorService(configuration: configuration, stores: .sqlite(database), logger: logger)
             let publishers: [any Service] = metricsEndpoint.isEmpty ? [] : [ExecutorMetricsPublisher(executor: service)]
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(

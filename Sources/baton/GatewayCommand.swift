@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCore
+import BatonSQLite
 import Foundation
 import Gateway
 import Hummingbird
@@ -41,8 +42,7 @@ struct GatewayCommand: AsyncParsableCommand {
             bind: bind,
             apiToken: Settings.optionalString(apiToken, env: "BATON_API_TOKEN"),
             schedulers: Settings.list(schedulers, env: "BATON_SCHEDULERS", default: ["tcp://127.0.0.1:7710"]),
-            allowCommands: try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false),
-            store: try common.storeConfiguration())
+            allowCommands: try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false))
         (configuration.dispatchKeys, configuration.dispatchServerKey) = try reportingFailures {
             do {
                 return (try dispatchSecurity.keys(), try dispatchSecurity.serverKey())
@@ -55,8 +55,11 @@ struct GatewayCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
+        // The composition root: this process's backend, opened and migrated here (every role migrates on start).
+        let database = try BatonDatabase(try common.storeConfiguration())
+        try database.migrate()
         let registry = BatonMetrics.bootstrap()
-        let app = try await buildApplication(configuration, registry: registry, logger: logger)
+        let app = try await buildApplication(configuration, stores: .sqlite(database), registry: registry, logger: logger)
         logger.info(
             "gateway listening",
             metadata: ["bind": "\(bind)", "auth": "\(configuration.apiToken == nil ? "off (loopback only)" : "bearer")"])

@@ -22,7 +22,7 @@ struct MetricsOptions: ParsableArguments {
 
     /// Call before the role creates its metrics, so they register with the Prometheus registry.
     /// `/readyz` answers 200 while the database is reachable and its schema current.
-    func endpoint(logger: Logger, database: BatonDatabase) throws -> [any Service] {
+    func endpoint(logger: Logger, health: any StoreHealth) throws -> [any Service] {
         guard let text = Settings.optionalString(metricsBind, env: "BATON_METRICS_BIND") else { return [] }
         let address: ListenAddress
         do {
@@ -33,7 +33,7 @@ struct MetricsOptions: ParsableArguments {
         return [
             MetricsEndpoint(
                 address: address, registry: BatonMetrics.bootstrap(), logger: logger,
-                readiness: { await database.isSchemaCurrent() })
+                readiness: { await health.isReady() })
         ]
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCore
+import BatonSQLite
 import BatonStore
 import Logging
 import Scheduler
@@ -44,8 +45,8 @@ struct SchedulerCommand: AsyncParsableCommand {
         let logger = try common.logger(role: "scheduler")
         let database = try BatonDatabase(try common.storeConfiguration())
         try database.migrate()
-        let metricsEndpoint = try metrics.endpoint(logger: logger, database: database)
-        let services = metricsEndpoint + (try SchedulerServices.make(configuration: configuration, database: database, logger: logger))
+        let metricsEndpoint = try metrics.endpoint(logger: logger, health: database)
+        let services = metricsEndpoint + (try SchedulerServices.make(configuration: configuration, stores: .sqlite(database), logger: logger))
         logger.info(
             "scheduler starting",
             metadata: ["id": "\(configuration.id)", "db": "\(database.configuration.path)", "bind": "\(configuration.dispatchBind)"])

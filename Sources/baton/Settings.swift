@@ -1,6 +1,6 @@
 import ArgumentParser
 import BatonCore
-import BatonStore
+import BatonSQLite
 import Foundation
 import Logging
 

@@ -1,4 +1,5 @@
 import BatonCore
+import BatonSQLite
 import BatonStore
 import Foundation
 import Gateway
@@ -17,6 +18,10 @@ final class GatewayFixture: Sendable {
 
     let directory: URL
     let configuration: GatewayConfiguration
+    /// How the gateway under test opens its database; `baton gateway` builds the same from flags and env.
+    let store: StoreConfiguration
+    /// Migrate the database before building the gateway, as `baton gateway` does.
+    let migrate: Bool
     let registry = PrometheusCollectorRegistry()
     let clock: ManualWallClock
     let routes = RouteTable()
@@ -27,9 +32,9 @@ final class GatewayFixture: Sendable {
     ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-gateway-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = StoreConfiguration(path: directory.appendingPathComponent("baton.sqlite").path, busyTimeout: busyTimeout)
-        configuration = GatewayConfiguration(
-            apiToken: token, schedulers: schedulers, allowCommands: allowCommands, store: store, migrate: migrate)
+        store = StoreConfiguration(path: directory.appendingPathComponent("baton.sqlite").path, busyTimeout: busyTimeout)
+        self.migrate = migrate
+        configuration = GatewayConfiguration(apiToken: token, schedulers: schedulers, allowCommands: allowCommands)
         clock = ManualWallClock(start)
     }
 
@@ -37,11 +42,11 @@ final class GatewayFixture: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    var databasePath: String { configuration.store.path }
+    var databasePath: String { store.path }
 
     /// A second connection to the same file, as another process (the scheduler) would open it.
     func database() throws -> BatonDatabase {
-        let database = try BatonDatabase(configuration.store)
+        let database = try BatonDatabase(store)
         try database.migrate()
         return database
     }
@@ -50,7 +55,10 @@ final class GatewayFixture: Sendable {
     func test<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         var logger = Logger(label: "gateway-test")
         logger.logLevel = .critical
-        let app = try await buildApplication(configuration, registry: registry, clock: clock, logger: logger, routes: routes)
+        let database = try BatonDatabase(store)
+        if migrate { try database.migrate() }
+        let app = try await buildApplication(
+            configuration, stores: .sqlite(database), registry: registry, clock: clock, logger: logger, routes: routes)
         return try await app.test(.router, body)
     }
 }

@@ -128,13 +128,12 @@ struct ProtocolTests {
 
     @Test("configuration refuses a non-loopback bind without a token")
     func refusesOpenBind() throws {
-        let store = StoreConfiguration(path: "/tmp/unused.sqlite")
         #expect(throws: GatewayConfigurationError.self) {
-            try GatewayConfiguration(bind: ListenAddress(host: "0.0.0.0", port: 8080), store: store).validate()
+            try GatewayConfiguration(bind: ListenAddress(host: "0.0.0.0", port: 8080)).validate()
         }
-        try GatewayConfiguration(bind: ListenAddress(host: "0.0.0.0", port: 8080), apiToken: "t0ken", store: store).validate()
-        try GatewayConfiguration(bind: ListenAddress(host: "127.0.0.1", port: 8080), store: store).validate()
-        try GatewayConfiguration(bind: ListenAddress(parsing: "[::1]:0"), store: store).validate()
+        try GatewayConfiguration(bind: ListenAddress(host: "0.0.0.0", port: 8080), apiToken: "t0ken").validate()
+        try GatewayConfiguration(bind: ListenAddress(host: "127.0.0.1", port: 8080)).validate()
+        try GatewayConfiguration(bind: ListenAddress(parsing: "[::1]:0")).validate()
         #expect(throws: ListenAddressError.self) { try ListenAddress(parsing: "8080") }
         #expect(throws: ListenAddressError.self) { try ListenAddress(parsing: "host:99999") }
     }

@@ -1,5 +1,6 @@
 import BatonTestSupport
 import BatonCore
+import BatonSQLite
 import BatonStore
 import Foundation
 import Testing

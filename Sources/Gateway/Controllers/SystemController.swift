@@ -26,7 +26,7 @@ struct SystemController<Context: RequestContext> {
 
     /// Ready when the database answers and every migration this binary knows is applied.
     @Sendable func ready(_ request: Request, context: Context) async throws -> Response {
-        guard await dependencies.database.isSchemaCurrent() else {
+        guard await dependencies.stores.health.isReady() else {
             throw APIError(
                 .unavailable, "the database is unreachable or its schema is not current",
                 headers: ["Retry-After": String(APIError.retryAfterSeconds)])

@@ -52,7 +52,7 @@ struct SlotExplainer {
 
     let job: Job
     let schedule: Schedule
-    let tickets: SQLiteTicketStore
+    let tickets: any TicketStore
     let now: Timestamp
 
     func explain(at instant: Timestamp) async throws -> Explanation {

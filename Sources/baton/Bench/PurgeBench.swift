@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCore
+import BatonSQLite
 import BatonStore
 import Foundation
 

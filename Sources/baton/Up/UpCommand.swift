@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCore
+import BatonSQLite
 import BatonStore
 import Foundation
 import Logging
@@ -59,7 +60,7 @@ struct Up: AsyncParsableCommand {
         let apiURL = "http://127.0.0.1:\(port)"
 
         if demo {
-            let created = try await DemoJobs.install(in: database, apiURL: apiURL, now: SystemWallClock().now())
+            let created = try await DemoJobs.install(in: SQLiteJobStore(database), apiURL: apiURL, now: SystemWallClock().now())
             logger.info("demo jobs ready", metadata: ["created": "\(created.joined(separator: ", "))"])
         }
 
@@ -146,8 +147,7 @@ enum DemoJobs {
         ]
     }
 
-    static func install(in database: BatonDatabase, apiURL: String, now: Timestamp) async throws -> [String] {
-        let jobs = SQLiteJobStore(database)
+    static func install(in jobs: any JobStore, apiURL: String, now: Timestamp) async throws -> [String] {
         var created: [String] = []
         for spec in specs(apiURL: apiURL, now: now) where try await jobs.job(named: spec.name) == nil {
             _ = try await jobs.create(spec, now: now)

@@ -7,8 +7,9 @@ import Testing
 struct TicketLifecycleTests {
     let t0 = StoreFixture.t0
 
-    @Test func tickWritesOneTicketPerSlotAndAdvancesTheWatermark() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func tickWritesOneTicketPerSlotAndAdvancesTheWatermark(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         let job = try await store.jobs.create(StoreFixture.spec("every", policy: JobPolicy(overlap: .allow)), now: t0)
         let fence = try await store.lead(now: t0)
         let report = try await store.scheduler.tick(fence, now: t0 + .milliseconds(3_500), lookahead: .zero, limit: 100)
@@ -23,18 +24,19 @@ struct TicketLifecycleTests {
         #expect(again.written.isEmpty)
     }
 
-    @Test func racingTicksFromSeveralConnectionsNeverDuplicateASlot() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func racingTicksFromSeveralConnectionsNeverDuplicateASlot(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("race", policy: JobPolicy(overlap: .allow, catchup: .all)), now: t0)
         let fence = try await store.lead(now: t0)
-        let connections = try (0..<4).map { _ in try store.secondConnection() }
+        let connections = try (0..<4).map { _ in try store.connect() }
         let written = try await withThrowingTaskGroup(of: Int.self) { group in
             for (index, connection) in connections.enumerated() {
                 group.addTask {
                     var total = 0
                     for step in 0..<20 {
                         let now = StoreFixture.t0 + .milliseconds(Int64(step * 500 + index * 7))
-                        total += try await SQLiteSchedulerStore(connection).tick(fence, now: now, lookahead: .zero, limit: 10).written.count
+                        total += try await connection.scheduler.tick(fence, now: now, lookahead: .zero, limit: 10).written.count
                     }
                     return total
                 }
@@ -47,8 +49,9 @@ struct TicketLifecycleTests {
         #expect(Set(page.items.map(\.slot)) == Set((1...9).map { t0 + .seconds(Int64($0)) }))
     }
 
-    @Test func aDeposedLeaderChangesNothing() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func aDeposedLeaderChangesNothing(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("fenced"), now: t0)
         let old = try await store.lead("old", now: t0, ttl: .seconds(3))
         let new = try await store.lead("new", now: t0 + .seconds(4), ttl: .seconds(10))
@@ -65,16 +68,17 @@ struct TicketLifecycleTests {
         #expect(try await store.scheduler.tick(new, now: t0 + .seconds(5), lookahead: .zero, limit: 100).written.count >= 1)
     }
 
-    @Test func exactlyOneOfManyRacingClaimsWins() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func exactlyOneOfManyRacingClaimsWins(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("claim"), now: t0)
         let (ticket, _) = try await store.tickets.trigger(jobName: "claim", idempotencyKey: "once", now: t0)
-        let connections = try (0..<4).map { _ in try store.secondConnection() }
+        let connections = try (0..<4).map { _ in try store.connect() }
         let winners = try await withThrowingTaskGroup(of: Int.self) { group in
             for n in 0..<32 {
                 let connection = connections[n % connections.count]
                 group.addTask {
-                    try await SQLiteClaimStore(connection).claim([ticket.id], executor: "e\(n)", now: StoreFixture.t0, leaseTTL: .seconds(30)).count
+                    try await connection.claims.claim([ticket.id], executor: "e\(n)", now: StoreFixture.t0, leaseTTL: .seconds(30)).count
                 }
             }
             return try await group.reduce(0, +)
@@ -86,8 +90,9 @@ struct TicketLifecycleTests {
         #expect(stored.attempts?.count == 1)
     }
 
-    @Test func onlyTheCurrentClaimTokenCompletesOrExtends() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func onlyTheCurrentClaimTokenCompletesOrExtends(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         _ = try await store.jobs.create(
             StoreFixture.spec("zombie", policy: JobPolicy(retry: RetryPolicy(maxAttempts: 3))), now: t0)
         let fence = try await store.lead(now: t0, ttl: .minutes(10))
@@ -123,8 +128,9 @@ struct TicketLifecycleTests {
         #expect(try await store.jobs.job(named: "zombie")?.lastSuccessAt == t0 + .seconds(35))
     }
 
-    @Test func failuresRetryWithBackoffThenFail() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func failuresRetryWithBackoffThenFail(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         let retry = RetryPolicy(maxAttempts: 2, initialDelay: .seconds(10), maxDelay: .minutes(1), multiplier: 2)
         _ = try await store.jobs.create(StoreFixture.spec("flaky", policy: JobPolicy(retry: retry)), now: t0)
         let (ticket, _) = try await store.tickets.trigger(jobName: "flaky", idempotencyKey: nil, now: t0)
@@ -143,15 +149,16 @@ struct TicketLifecycleTests {
         #expect(failed.attempts?.last?.output == "boom")
     }
 
-    @Test func concurrentTriggersWithOneKeyMakeOneTicket() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func concurrentTriggersWithOneKeyMakeOneTicket(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("idem"), now: t0)
-        let connections = try (0..<4).map { _ in try store.secondConnection() }
+        let connections = try (0..<4).map { _ in try store.connect() }
         let results = try await withThrowingTaskGroup(of: (TicketID, Bool).self) { group in
             for n in 0..<40 {
                 let connection = connections[n % connections.count]
                 group.addTask {
-                    let (ticket, created) = try await SQLiteTicketStore(connection).trigger(jobName: "idem", idempotencyKey: "same", now: StoreFixture.t0)
+                    let (ticket, created) = try await connection.tickets.trigger(jobName: "idem", idempotencyKey: "same", now: StoreFixture.t0)
                     return (ticket.id, created)
                 }
             }
@@ -161,8 +168,9 @@ struct TicketLifecycleTests {
         #expect(results.filter(\.1).count == 1)
     }
 
-    @Test func unclaimedTicketsMisfireAtTheirStartDeadline() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func unclaimedTicketsMisfireAtTheirStartDeadline(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         _ = try await store.jobs.create(
             StoreFixture.spec("late", policy: JobPolicy(overlap: .allow, catchup: .none, misfireGrace: .seconds(5))), now: t0)
         let fence = try await store.lead(now: t0, ttl: .minutes(10))
@@ -174,8 +182,9 @@ struct TicketLifecycleTests {
         #expect(ticket.reason == .misfire)
     }
 
-    @Test func retentionPurgesOldHistoryButTheWatermarkStillHolds() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func retentionPurgesOldHistoryButTheWatermarkStillHolds(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("old", policy: JobPolicy(overlap: .allow, catchup: .all)), now: t0)
         let fence = try await store.lead(now: t0, ttl: .minutes(10))
         let written = try await store.scheduler.tick(fence, now: t0 + .seconds(5), lookahead: .zero, limit: 10).written
@@ -185,7 +194,7 @@ struct TicketLifecycleTests {
         var purged = 0
         var phase: RetentionPhase? = .start
         while let current = phase {
-            let report = try await SQLiteRetentionStore(store.database).retentionStep(
+            let report = try await store.retention.retentionStep(
                 fence, phase: current, rules: RetentionRules(retention: .days(30), perJob: 2), now: t0 + .seconds(7))
             purged += report.purgedTickets
             phase = report.next

@@ -2,7 +2,8 @@ import BatonCore
 import Foundation
 import Testing
 
-@testable import BatonStore
+@testable import BatonSQLite
+import BatonStore
 
 /// One job whose stored spec this build cannot read or plan must not stop the others (issue 12, item 3): the tick
 /// parks it with a visible reason, the job stays readable and deletable, and a claim batch fails only its ticket.

@@ -5,8 +5,9 @@ import Testing
 
 @Suite("Job store")
 struct JobStoreTests {
-    @Test func createGetAndNameConflict() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func createGetAndNameConflict(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         let job = try await store.jobs.create(StoreFixture.spec("a"), now: StoreFixture.t0)
         #expect(job.revision == 1)
         #expect(job.state == .active)
@@ -17,8 +18,9 @@ struct JobStoreTests {
         }
     }
 
-    @Test func putCreatesThenReplacesAndHonoursIfMatch() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func putCreatesThenReplacesAndHonoursIfMatch(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         let (created, wasCreated) = try await store.jobs.put(StoreFixture.spec("b"), ifRevision: nil, now: StoreFixture.t0)
         #expect(wasCreated)
         let (replaced, again) = try await store.jobs.put(
@@ -37,8 +39,9 @@ struct JobStoreTests {
         }
     }
 
-    @Test func resumeMovesTheWatermarkSoPausedSlotsNeverRun() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func resumeMovesTheWatermarkSoPausedSlotsNeverRun(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("p"), now: StoreFixture.t0)
         let paused = try await store.jobs.setPaused(true, name: "p", ifRevision: nil, now: StoreFixture.t0 + .seconds(2))
         #expect(paused.state == .paused)
@@ -48,8 +51,9 @@ struct JobStoreTests {
         #expect(resumed.nextFireAt == StoreFixture.t0 + .seconds(61))
     }
 
-    @Test func listPaginatesByNameAndFiltersByLabel() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func listPaginatesByNameAndFiltersByLabel(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         for name in ["c1", "c2", "c3", "c4", "c5"] {
             var spec = StoreFixture.spec(name)
             spec.labels = ["team": name == "c3" ? "billing" : "ops"]
@@ -66,8 +70,9 @@ struct JobStoreTests {
         #expect(billing.items.map(\.name) == ["c3"])
     }
 
-    @Test func deleteCancelsPendingTicketsAndFreesTheName() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func deleteCancelsPendingTicketsAndFreesTheName(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         let job = try await store.jobs.create(StoreFixture.spec("d"), now: StoreFixture.t0)
         let (ticket, _) = try await store.tickets.trigger(jobName: "d", idempotencyKey: "k", now: StoreFixture.t0)
         try await store.jobs.delete(name: "d", ifRevision: nil, now: StoreFixture.t0 + .seconds(1))
@@ -80,22 +85,6 @@ struct JobStoreTests {
             Issue.record("a trigger on an unknown job must be refused")
         } catch {
             #expect(error.code == .notFound)
-        }
-    }
-
-    @Test func migrationsRunSafelyFromManyConnectionsAtOnce() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-migrate-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("baton.sqlite").path
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            for _ in 0..<8 {
-                group.addTask {
-                    let database = try BatonDatabase(StoreConfiguration(path: path))
-                    try database.migrate()
-                    return await database.isSchemaCurrent()
-                }
-            }
-            for try await current in group { #expect(current) }
         }
     }
 }

@@ -1,27 +1,20 @@
 import BatonCore
+import BatonSQLite
+import BatonSQLiteTestSupport
 import BatonStore
 import Foundation
 
-/// A fresh SQLite file in its own temporary directory, removed when the fixture is released.
+/// A fresh SQLite file in its own temporary directory (``TemporarySQLite``), with the SQLite stores on it.
 final class StoreFixture: Sendable {
-    let directory: URL
-    let database: BatonDatabase
+    let temporary: TemporarySQLite
 
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        database = try BatonDatabase(StoreConfiguration(path: directory.appendingPathComponent("baton.sqlite").path))
-        try database.migrate()
-    }
+    init() throws { temporary = try TemporarySQLite() }
 
-    var path: String { database.configuration.path }
+    var database: BatonDatabase { temporary.database }
+    var path: String { temporary.path }
 
     /// Another connection pool on the same file, as a second process would open it.
-    func secondConnection() throws -> BatonDatabase {
-        let other = try BatonDatabase(StoreConfiguration(path: path))
-        try other.migrate()
-        return other
-    }
+    func secondConnection() throws -> BatonDatabase { try temporary.secondConnection() }
 
     var jobs: SQLiteJobStore { SQLiteJobStore(database) }
     var tickets: SQLiteTicketStore { SQLiteTicketStore(database) }
@@ -29,10 +22,6 @@ final class StoreFixture: Sendable {
     var scheduler: SQLiteSchedulerStore { SQLiteSchedulerStore(database) }
     var leases: SQLiteLeaderLeaseStore { SQLiteLeaderLeaseStore(database) }
     var nodes: SQLiteNodeStore { SQLiteNodeStore(database) }
-
-    deinit {
-        try? FileManager.default.removeItem(at: directory)
-    }
 
     static let t0 = Timestamp(milliseconds: 1_790_000_000_000)
 

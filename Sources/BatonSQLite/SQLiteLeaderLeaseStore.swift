@@ -1,18 +1,8 @@
 import BatonCore
+import BatonStore
 import GRDB
 
-/// Proof of leadership that every scheduler write carries: the holder id and its epoch.
-public struct LeaderFence: Sendable, Equatable, CustomStringConvertible {
-    public var holder: String
-    public var epoch: Int64
-
-    public init(holder: String, epoch: Int64) {
-        self.holder = holder
-        self.epoch = epoch
-    }
-
-    public var description: String { "\(holder)@\(epoch)" }
-
+extension LeaderFence {
     /// First statement of every fenced transaction: a deposed leader's write stops here and changes nothing.
     func check(_ db: Database, now: Timestamp) throws {
         let current = try Bool.fetchOne(
@@ -24,42 +14,6 @@ public struct LeaderFence: Sendable, Equatable, CustomStringConvertible {
             arguments: [holder, epoch, now.milliseconds]) ?? false
         guard current else { throw StoreError(.notLeader, "lease \(self) is not current") }
     }
-}
-
-/// Who holds the lease now.
-public struct LeaderLease: Sendable, Equatable {
-    public var holder: String
-    public var epoch: Int64
-    public var leaseExpiresAt: Timestamp
-    public var heartbeatAt: Timestamp
-    public var host: String
-    public var pid: Int
-    public var endpoint: String
-}
-
-/// Identity a scheduler registers under.
-public struct SchedulerIdentity: Sendable, Equatable {
-    public var id: String
-    public var host: String
-    public var pid: Int
-    public var endpoint: String
-
-    public init(id: String, host: String, pid: Int, endpoint: String) {
-        self.id = id
-        self.host = host
-        self.pid = pid
-        self.endpoint = endpoint
-    }
-}
-
-/// The single-row leader lease (CONTRACT §7).
-public protocol LeaderLeaseStore: Sendable {
-    /// Renews the lease if `me` holds it at `epoch`, or takes it with `epoch + 1` if it has expired.
-    /// Returns the lease as it stands after the attempt; the caller leads iff `holder == me.id`.
-    func acquireOrRenew(_ me: SchedulerIdentity, epoch: Int64?, now: Timestamp, ttl: TimeSpan) async throws(StoreError) -> LeaderLease
-    /// Graceful hand-over: expires the lease at once (keeping the epoch) so a standby takes over immediately.
-    func release(_ fence: LeaderFence, now: Timestamp) async throws(StoreError)
-    func current() async throws(StoreError) -> LeaderLease?
 }
 
 public struct SQLiteLeaderLeaseStore: LeaderLeaseStore {

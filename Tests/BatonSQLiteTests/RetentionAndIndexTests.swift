@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import BatonStore
+@testable import BatonSQLite
+import BatonStore
 
 @Suite("History retention in steps, revision pruning, the history index")
 struct RetentionAndIndexTests {

@@ -9,8 +9,9 @@ struct BatchedWriteTests {
 
     /// One transaction finishes one claim and makes new ones; a zombie's completion in the same batch is refused
     /// without costing the claims their place.
-    @Test func completeAndClaimWritesBothAndStillFencesZombies() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func completeAndClaimWritesBothAndStillFencesZombies(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("batch", policy: JobPolicy(overlap: .allow)), now: t0)
         var ids: [TicketID] = []
         for key in ["a", "b", "c"] {
@@ -35,8 +36,9 @@ struct BatchedWriteTests {
 
     /// With `overlap: forbid` a ticket is claimable only once every earlier ticket of its job has finished:
     /// the check reads the `finished_at IS NULL` index that replaced the `state`-keyed one.
-    @Test func serializedTicketsWaitForEarlierOnesToFinish() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func serializedTicketsWaitForEarlierOnesToFinish(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("serial", policy: JobPolicy(overlap: .forbid)), now: t0)
         let first = try await store.tickets.trigger(jobName: "serial", idempotencyKey: "1", now: t0).0
         let second = try await store.tickets.trigger(jobName: "serial", idempotencyKey: "2", now: t0).0
@@ -53,8 +55,9 @@ struct BatchedWriteTests {
 
     /// Reading on from a cursor returns exactly the tickets after it in (not_before, seq) order, ties included,
     /// and reading page by page visits every due ticket once.
-    @Test func dueTicketsPageThroughTheQueueFromACursor() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func dueTicketsPageThroughTheQueueFromACursor(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("queue", policy: JobPolicy(overlap: .allow)), now: t0)
         // Three instants, several tickets each: ties on not_before are the case the cursor must get right.
         var written: [TicketID] = []
@@ -88,8 +91,9 @@ struct BatchedWriteTests {
 struct GroupedTriggerTests {
     /// Triggers issued together share transactions; one that fails (unknown job) must not take the others down, and
     /// the same idempotency key twice in one group still yields one ticket.
-    @Test func concurrentTriggersAreIsolatedFromEachOther() async throws {
-        let store = try StoreFixture()
+    @Test(arguments: StoreBackend.all)
+    func concurrentTriggersAreIsolatedFromEachOther(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
         let t0 = StoreFixture.t0
         _ = try await store.jobs.create(StoreFixture.spec("grouped", policy: JobPolicy(overlap: .allow)), now: t0)
         let outcomes = await withTaskGroup(of: (String, Result<Bool, StoreError>).self) { group in

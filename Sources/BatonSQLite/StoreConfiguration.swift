@@ -1,4 +1,5 @@
 import BatonCore
+import BatonStore
 
 /// How a process opens the shared SQLite file (CONTRACT §3: `BATON_DB`, `BATON_SYNC`).
 public struct StoreConfiguration: Sendable {

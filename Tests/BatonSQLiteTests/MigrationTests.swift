@@ -1,0 +1,24 @@
+import BatonCore
+import BatonSQLite
+import BatonStore
+import Foundation
+import Testing
+
+@Suite("SQLite: migrations")
+struct MigrationTests {
+    @Test func migrationsRunSafelyFromManyConnectionsAtOnce() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-migrate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("baton.sqlite").path
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    let database = try BatonDatabase(StoreConfiguration(path: path))
+                    try database.migrate()
+                    return await database.isSchemaCurrent()
+                }
+            }
+            for try await current in group { #expect(current) }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import BatonSQLite
+import BatonStore
+import Foundation
+
+/// A fresh, migrated SQLite file in its own temporary directory, removed when this is released. Shared by the
+/// contract suite (as its SQLite backend) and the SQLite-only tests, so both test the same set-up.
+public final class TemporarySQLite: Sendable {
+    public let directory: URL
+    public let database: BatonDatabase
+
+    public init(prefix: String = "baton-store") throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        database = try BatonDatabase(StoreConfiguration(path: directory.appendingPathComponent("baton.sqlite").path))
+        try database.migrate()
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    public var path: String { database.configuration.path }
+
+    /// Another connection pool on the same file, as a second process would open it.
+    public func secondConnection() throws -> BatonDatabase {
+        let other = try BatonDatabase(StoreConfiguration(path: path))
+        try other.migrate()
+        return other
+    }
+}
