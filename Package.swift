@@ -11,7 +11,6 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "Baton",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "baton", targets: ["baton"])
     ],
@@ -81,12 +80,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `baton bench`: the bench cluster and SQLiteBenchmarkStore, out of every production module. It reaches into
+        // BatonSQLite's row helpers through `package` access, so the benchmarks write exactly what the product writes.
+        .target(
+            name: "BatonBench",
+            dependencies: [
+                "BatonCore", "BatonStore", "BatonSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "baton",
             dependencies: [
                 "BatonCore",
                 "BatonStore",
                 "BatonSQLite",
+                "BatonBench",
                 "Gateway",
                 "Scheduler",
                 "Executor",
@@ -111,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "BatonSQLiteTests",
             dependencies: [
-                "BatonCore", "BatonStore", "BatonSQLite", "BatonSQLiteTestSupport", "BatonTestSupport",
+                "BatonCore", "BatonStore", "BatonSQLite", "BatonSQLiteTestSupport", "BatonTestSupport", "BatonBench",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict),

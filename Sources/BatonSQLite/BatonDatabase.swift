@@ -8,7 +8,7 @@ import GRDB
 /// Every role migrates on start; concurrent starts are serialized by an advisory file lock,
 /// because GRDB's migrator reads the applied list and applies the rest in separate transactions.
 public final class BatonDatabase: Sendable {
-    let pool: DatabasePool
+    package let pool: DatabasePool
     /// Group commit for writes that arrive in bursts from many clients (the gateway's triggers).
     let grouped: GroupedWriter
     /// Keeps WAL checkpoints (and their fsyncs) out of commits.
@@ -143,7 +143,7 @@ enum OwnerOnly {
 
 extension StoreError {
     /// Runs a GRDB operation, translating SQLite's errors into `StoreError`s.
-    static func mapping<T>(_ operation: String, _ body: () throws -> T) throws(StoreError) -> T {
+    package static func mapping<T>(_ operation: String, _ body: () throws -> T) throws(StoreError) -> T {
         do {
             return try body()
         } catch {
@@ -151,7 +151,7 @@ extension StoreError {
         }
     }
 
-    static func mapping<T>(_ operation: String, _ body: () async throws -> T) async throws(StoreError) -> T {
+    package static func mapping<T>(_ operation: String, _ body: () async throws -> T) async throws(StoreError) -> T {
         do {
             return try await body()
         } catch {

@@ -4,7 +4,7 @@ import Foundation
 import GRDB
 
 /// Conversions between domain values and SQLite columns, in one place.
-enum Codec {
+package enum Codec {
     static func specJSON(_ spec: JobSpec) throws(StoreError) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -25,14 +25,14 @@ enum Codec {
         }
     }
 
-    static func blob(_ id: TicketID) -> Data { Data(id.bytes) }
+    package static func blob(_ id: TicketID) -> Data { Data(id.bytes) }
 
     static func ticketID(_ value: DatabaseValue) -> TicketID? {
         guard let data = Data.fromDatabaseValue(value) else { return nil }
         return data.withUnsafeBytes { TicketID($0) }
     }
 
-    static func timestamp(_ value: Int64?) -> Timestamp? { value.map(Timestamp.init(milliseconds:)) }
+    package static func timestamp(_ value: Int64?) -> Timestamp? { value.map(Timestamp.init(milliseconds:)) }
 }
 
 extension Row {

@@ -109,14 +109,14 @@ public struct SQLiteJobStore: JobStore {
 }
 
 /// SQL for the `job` table, shared by the repositories that touch it inside their own transactions.
-enum JobRows {
-    static func live(_ db: Database, name: String) throws -> Job? {
+package enum JobRows {
+    package static func live(_ db: Database, name: String) throws -> Job? {
         // Cached statements here and on the other per-request paths: preparing a statement runs GRDB's authorizer
         // callback once per column, a tenth of the gateway's CPU when every GET prepared its query afresh.
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE name = ? AND deleted_at IS NULL"), arguments: [name]).map(job)
     }
 
-    static func byID(_ db: Database, _ id: JobID) throws -> Job? {
+    package static func byID(_ db: Database, _ id: JobID) throws -> Job? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [id.rawValue]).map(job)
     }
 
@@ -190,7 +190,7 @@ enum JobRows {
         return (next == nil ? .completed : .active, next)
     }
 
-    static func insert(_ db: Database, spec: JobSpec, now: Timestamp) throws -> Job {
+    package static func insert(_ db: Database, spec: JobSpec, now: Timestamp) throws -> Job {
         let id = JobID(rawValue: UUID().uuidString.lowercased())
         let (state, next) = try position(spec: spec, createdAt: now, watermark: now)
         let json = try Codec.specJSON(spec)

@@ -6,19 +6,19 @@ import GRDB
 /// SQL for the `ticket` and `attempt` tables, shared by the repositories that write them
 /// inside their own transactions. Every state change is one conditional UPDATE whose WHERE
 /// clause is the state machine's precondition (CONTRACT §6).
-enum TicketRows {
+package enum TicketRows {
     /// Unfinished (pending, running or retrying), in the form the `ticket_open_job` index answers.
     static let open = "finished_at IS NULL"
 
     /// The job columns a ticket row copies.
-    struct Owner {
+    package struct Owner {
         var jobID: JobID
         var name: String
         var revision: Int64
         var queue: String
         var maxAttempts: Int
 
-        init(jobID: JobID, name: String, revision: Int64, queue: String, maxAttempts: Int) {
+        package init(jobID: JobID, name: String, revision: Int64, queue: String, maxAttempts: Int) {
             self.jobID = jobID
             self.name = name
             self.revision = revision
@@ -26,14 +26,14 @@ enum TicketRows {
             self.maxAttempts = maxAttempts
         }
 
-        init(_ job: Job) {
+        package init(_ job: Job) {
             self.init(
                 jobID: job.id, name: job.name, revision: job.revision, queue: job.spec.queue,
                 maxAttempts: job.spec.policy.retry.maxAttempts)
         }
     }
 
-    static func insert(
+    package static func insert(
         _ db: Database, id: TicketID, job: Job, slot: Timestamp, manual: Bool, idempotencyKey: String?,
         state: TicketState, reason: TicketReason?, detail: String?, epoch: Int64?, notBefore: Timestamp,
         deadline: Timestamp?, deadlineIfNewer: Bool, serialized: Bool, now: Timestamp
@@ -44,7 +44,7 @@ enum TicketRows {
             deadlineIfNewer: deadlineIfNewer, serialized: serialized, now: now)
     }
 
-    static func insert(
+    package static func insert(
         _ db: Database, id: TicketID, owner job: Owner, slot: Timestamp, manual: Bool, idempotencyKey: String?,
         state: TicketState, reason: TicketReason?, detail: String?, epoch: Int64?, notBefore: Timestamp,
         deadline: Timestamp?, deadlineIfNewer: Bool, serialized: Bool, now: Timestamp

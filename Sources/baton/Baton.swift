@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonBench
 
 @main
 struct Baton: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import BatonCore
+import BatonBench
 import BatonSQLite
 import BatonStore
 import BatonTestSupport

@@ -76,12 +76,12 @@ struct SchedulerContractTests {
         #expect(try await store.jobs.job(named: "j")?.watermark == t0)
     }
 
-    func expectNotLeader<T>(_ what: String, _ body: () async throws(StoreError) -> T) async {
+    func expectNotLeader<T>(_ what: String, _ body: () async throws -> T) async {
         do {
             _ = try await body()
             Issue.record("a \(what) lease must not write")
         } catch {
-            #expect(error.code == .notLeader, "\(what)")
+            #expect((error as? StoreError)?.code == .notLeader, "\(what): \(error)")
         }
     }
 }

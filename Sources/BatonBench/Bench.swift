@@ -3,11 +3,14 @@ import BatonCore
 import Foundation
 
 /// `baton bench …`: benchmarks, meant for a release build (`swift run -c release baton bench …`).
-struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// A library of its own so that no role module carries benchmark code; only the `baton` executable links it.
+public struct Bench: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         abstract: "Run benchmarks (use a release build).",
         subcommands: [CronBench.self, ThroughputBench.self, LatencyBench.self, GatewayBench.self, ScaleBench.self, FailoverBench.self, PurgeBench.self]
     )
+
+    public init() {}
 }
 
 /// Options every benchmark shares.

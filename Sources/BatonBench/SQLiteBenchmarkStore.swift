@@ -1,4 +1,5 @@
 import BatonCore
+import BatonSQLite
 import BatonStore
 import Foundation
 import GRDB
