@@ -1,6 +1,7 @@
 import BatonCore
-import BatonStore
 import Testing
+
+@testable import BatonStore  // DueTicket's memberwise initializer is internal: the store builds them from rows
 
 @testable import Scheduler
 
@@ -291,7 +292,7 @@ struct LeaderLoopTests {
             if case .tick = actions.last { actions = machine.ticked(TickReport(), took: .milliseconds(1), now: now) }
             var sent: [TicketID] = []
             if case .readDue(let by, let after, let limit) = actions.last {
-                let page = queue.lazy.filter { $0.notBefore <= by && after.map { c in $0.position > c } ?? true }.prefix(limit)
+                let page = queue.lazy.filter { ticket in ticket.notBefore <= by && (after.map { ticket.position > $0 } ?? true) }.prefix(limit)
                 actions = machine.dueRead(Array(page), now: now)
                 sent = Self.sends(actions).flatMap(\.notices).map(\.id)
             }
