@@ -12,10 +12,15 @@ public final class BatonDatabase: Sendable {
     /// Group commit for writes that arrive in bursts from many clients (the gateway's triggers).
     let grouped: GroupedWriter
     /// Keeps WAL checkpoints (and their fsyncs) out of commits.
-    private let checkpointer: WALCheckpointer
+    let checkpointer: WALCheckpointer
     public let configuration: StoreConfiguration
 
-    public init(_ configuration: StoreConfiguration) throws(StoreError) {
+    public convenience init(_ configuration: StoreConfiguration) throws(StoreError) {
+        try self.init(configuration, checkpointInterval: 0.2)
+    }
+
+    /// `checkpointInterval`: how often the background checkpointer runs when no commit asks (tests lengthen it).
+    init(_ configuration: StoreConfiguration, checkpointInterval: TimeInterval) throws(StoreError) {
         self.configuration = configuration
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         do {
@@ -30,17 +35,19 @@ public final class BatonDatabase: Sendable {
         config.busyMode = .callback(BatonDatabase.busyHandler(timeout: configuration.busyTimeout))
         config.maximumReaderCount = 4
         let synchronous = configuration.sync == .full ? "FULL" : "NORMAL"
+        let checkpointer = WALCheckpointer(path: configuration.path, synchronous: synchronous, interval: checkpointInterval)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
-            // Checkpoints run in the background (WALCheckpointer); a commit does one itself only as a backstop.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
+            // Checkpoints run in the background; a commit only wakes that thread, and checkpoints itself as a backstop.
+            checkpointer.install(on: db.sqliteConnection)
         }
         pool = try StoreError.mapping("open \(configuration.path)") {
             try DatabasePool(path: configuration.path, configuration: config)
         }
         grouped = GroupedWriter(pool)
-        checkpointer = WALCheckpointer(path: configuration.path, synchronous: synchronous)
+        self.checkpointer = checkpointer
+        checkpointer.start()
     }
 
     /// A short read on the calling thread. WAL readers never wait for writers, so this blocks for the read itself

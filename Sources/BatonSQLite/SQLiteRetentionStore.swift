@@ -145,6 +145,11 @@ public struct SQLiteRetentionStore: RetentionStore {
     func write<T: Sendable>(
         _ fence: LeaderFence, now: Timestamp, _ operation: String, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> (T, Duration) {
+        // Retention is the one writer that can go on for thousands of transactions without a pause, and the WAL only
+        // starts over when a write begins with every frame copied back: without this wait it grew to the backstop
+        // every ~65 steps, whose commit then checkpointed for 300+ ms (WALCheckpointer). Retention can wait; if the
+        // copy takes longer than this (another process keeps writing), it writes anyway.
+        _ = await database.checkpointer.waitUntilCopied(timeout: .seconds(1))
         let start = ContinuousClock.now
         let result = try await StoreError.mapping(operation) {
             try await database.pool.write { db in

@@ -39,6 +39,51 @@ public struct SchedulerConfiguration: Sendable {
     /// Executors known at once (`BATON_DISPATCH_MAX_PEERS`); further HELLOs are ignored until one leaves.
     public var maximumPeers = 1024
 
+    // MARK: Leader loop (`LeaderLoop`); not operator settings, but kept here so each constant has one home and a reason.
+
+    /// Pause after a leader pass whose database call failed: long enough not to spin on a database that refuses
+    /// every call, short enough (well under the 250 ms poll) that one transient error costs no visible latency.
+    public var leaderFailureRetry: TimeSpan = .milliseconds(100)
+    /// Most due rows read at once. A read is sized to the credit there is (plus the slack below), so this only
+    /// bounds the leader's memory and the read transaction when thousands of executor slots are free at once.
+    public var dueReadCap = 2000
+    /// Rows read beyond the credit: tickets for a queue no executor with credit serves are skipped, and a read of
+    /// exactly the credit would then leave credit unused until the next pass.
+    public var dueReadSlack = 32
+    /// How often the leader asks for requested cancellations (CONTRACT §8): a cancel is a human action, and a second
+    /// is well below how fast one notices it took; more often is a read per pass for nothing.
+    public var cancellationCheckInterval: TimeSpan = .seconds(1)
+    /// Executors silent this long are forgotten with their credit: five of their one-second heartbeats, so a few
+    /// late heartbeats (a busy host) do not drop a live executor, while a dead one stops getting offers within seconds.
+    public var peerSilenceTimeout: TimeSpan = .seconds(5)
+    /// What the leader sent is remembered for this many `redeliverAfter`s: long enough to tell a redelivery (and
+    /// strike the peer that did not claim) for a ticket sent around again several times, bounded so the map does not
+    /// grow with every ticket ever sent.
+    public var sentMemoryFactor: Int64 = 30
+    /// How soon the leader reads the due queue from its head while a peer on probation holds an offer: a real
+    /// executor claims within a few milliseconds, and it gets no second ticket until that claim is seen.
+    public var probationRescan: TimeSpan = .milliseconds(10)
+    /// At most this much extra lookahead for a burst of due jobs. 100,000 `* * * * *` jobs take the leader several
+    /// seconds to tick (`baton bench scale`), well inside this; the bound only stops a mismeasured tick rate from
+    /// planning minutes ahead (no measurement chose 20 s itself).
+    public var maximumWriteAhead: TimeSpan = .seconds(20)
+    /// Less extra lookahead than this is not worth a change in plan: a handful of due jobs adds nothing.
+    public var minimumWriteAhead: TimeSpan = .milliseconds(100)
+    /// The write-ahead is the expected time to tick the burst times this margin, because the tick rate is a moving
+    /// average and executors' claims slow the tick down while they share the write lock.
+    public var writeAheadMargin = 1.5
+    /// Jobs counted at most when sizing the write-ahead: at the 5,000 jobs/s tick rate guess, 2,000,000 jobs is
+    /// already the 20 s maximum several times over, so counting further changes nothing.
+    public var dueJobCountCap = 2_000_000
+    /// Jobs ticked per second assumed until a tick is measured.
+    public var initialTickRate = 5_000.0
+    /// The measured tick rate never falls below this, so one slow tick (a checkpoint, a cold cache) cannot size a
+    /// write-ahead of minutes.
+    public var minimumTickRate = 500.0
+    /// Only ticks of at least this many jobs update the tick rate: smaller ones are dominated by the transaction's
+    /// fixed cost and would understate it.
+    public var tickRateSampleJobs = 100
+
     public init(
         id: String? = nil, dispatchBind: String = "tcp://127.0.0.1:7710", leaseTTL: TimeSpan = .seconds(10),
         redeliverAfter: TimeSpan = .seconds(2), lookahead: TimeSpan = .seconds(1), pollInterval: TimeSpan = .milliseconds(250),

@@ -27,6 +27,15 @@ struct WireMessageTests {
         #expect(try WireMessage.decode(frames) == message)
     }
 
+    /// The leader uses a WAKE's ticket id (a manual ticket may sort behind its cursor); a WAKE from a gateway that
+    /// sends none (`{}`) or an unknown extra field must still be accepted, as a plain "look now".
+    @Test func aWakeWithoutATicketIdIsStillAccepted() throws {
+        #expect(try WireMessage.decode(Self.frames("WAKE", "{}")) == .wake(.init(ticket: nil)))
+        #expect(try WireMessage.decode(Self.frames("WAKE", #"{"reason":"manual"}"#)) == .wake(.init(ticket: nil)))
+        let withID = WireMessage.wake(.init(ticket: Self.ticket)).encode()
+        #expect(String(decoding: withID[2], as: UTF8.self).contains(#""ticket""#))
+    }
+
     static let tag = Array("BATON/1".utf8)
 
     static func frames(_ type: String, _ payload: String) -> [[UInt8]] {

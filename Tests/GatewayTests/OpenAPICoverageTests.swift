@@ -1,3 +1,4 @@
+import BatonCore
 import Foundation
 import Gateway
 import HummingbirdTesting
@@ -35,5 +36,36 @@ struct OpenAPICoverageTests {
             #expect(references.contains("#/components/parameters/limit"), "\(path)")
             #expect(references.contains("#/components/parameters/cursor"), "\(path)")
         }
+    }
+
+    @Test("every bounded spec field states its range in /openapi.json, taken from TimeBounds (issue 12 item 2)")
+    func boundsAreDocumented() async throws {
+        let fixture = try GatewayFixture()
+        let document = try await fixture.test { client in try await client.send(.get, "/openapi.json") }
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let spec = try #require((schemas["JobSpecFields"] as? [String: Any])?["properties"] as? [String: Any])
+        func field(_ path: String) -> [String: Any]? {
+            var node: Any? = spec
+            for (index, key) in path.split(separator: ".").enumerated() {
+                let properties = index == 0 ? node as? [String: Any] : (node as? [String: Any])?["properties"] as? [String: Any]
+                node = properties?[String(key)]
+            }
+            return node as? [String: Any]
+        }
+        let durations: [(String, ClosedRange<TimeSpan>)] = [
+            ("schedule.every", TimeBounds.every), ("policy.misfireGrace", TimeBounds.misfireGrace),
+            ("policy.jitter", TimeBounds.jitter), ("policy.timeout", TimeBounds.timeout),
+            ("action.http.timeout", TimeBounds.timeout), ("action.command.timeout", TimeBounds.timeout),
+            ("policy.retry.initialDelay", TimeBounds.retryDelay), ("policy.retry.maxDelay", TimeBounds.retryDelay),
+        ]
+        for (path, bounds) in durations {
+            let description = field(path)?["description"] as? String ?? ""
+            #expect(description.contains(bounds.boundDescription), "\(path): \(description)")
+        }
+        let attempts = try #require(field("policy.retry.maxAttempts"))
+        #expect(attempts["minimum"] as? Int == TimeBounds.maxAttempts.lowerBound)
+        #expect(attempts["maximum"] as? Int == TimeBounds.maxAttempts.upperBound)
+        let multiplier = try #require(field("policy.retry.multiplier"))
+        #expect((multiplier["maximum"] as? NSNumber)?.doubleValue == TimeBounds.multiplier.upperBound)
     }
 }

@@ -1,3 +1,4 @@
+import BatonCore
 /// The OpenAPI 3.1 description of this API, served at `/openapi.json`. Hand-written so it reads
 /// as documentation; `OpenAPICoverageTests` fails when a route is registered but not described
 /// here, or described but not registered.
@@ -183,17 +184,17 @@ enum OpenAPIDocument {
         "properties": {
           "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"},
           "schedule": {"type": "object", "properties": {
-            "cron": {"type": "string"}, "every": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+            "cron": {"type": "string"}, "every": {"type": "string", "description": "duration (e.g. 90s, 5m, 2h, 1d): \#(TimeBounds.every.boundDescription)"}, "at": {"type": "string", "format": "date-time"},
             "timezone": {"type": "string"}, "dst": {"type": "object", "properties": {"gap": {"enum": ["shift", "skip"]}, "fold": {"enum": ["auto", "first", "last", "both"]}}},
             "anchor": {"type": "string", "format": "date-time"}, "startAt": {"type": "string", "format": "date-time"}, "endAt": {"type": "string", "format": "date-time"}}},
           "action": {"type": "object", "properties": {
-            "http": {"type": "object", "properties": {"method": {"type": "string"}, "url": {"type": "string"}, "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "body": {"type": "string"}, "timeout": {"type": "string"}}},
-            "command": {"type": "object", "properties": {"argv": {"type": "array", "items": {"type": "string"}}, "env": {"type": "object", "additionalProperties": {"type": "string"}}, "cwd": {"type": "string"}, "timeout": {"type": "string"}}},
+            "http": {"type": "object", "properties": {"method": {"type": "string"}, "url": {"type": "string"}, "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "body": {"type": "string"}, "timeout": {"type": "string", "description": "duration (e.g. 90s, 5m, 2h, 1d): \#(TimeBounds.timeout.boundDescription)"}}},
+            "command": {"type": "object", "properties": {"argv": {"type": "array", "items": {"type": "string"}}, "env": {"type": "object", "additionalProperties": {"type": "string"}}, "cwd": {"type": "string"}, "timeout": {"type": "string", "description": "duration (e.g. 90s, 5m, 2h, 1d): \#(TimeBounds.timeout.boundDescription)"}}},
             "noop": {"type": "object"}}},
           "policy": {"type": "object", "properties": {
             "overlap": {"enum": ["allow", "forbid", "replace"]}, "catchup": {"enum": ["all", "latest", "none"]},
-            "misfireGrace": {"type": "string"}, "timeout": {"type": "string"}, "jitter": {"type": "string"},
-            "retry": {"type": "object", "properties": {"maxAttempts": {"type": "integer"}, "initialDelay": {"type": "string"}, "maxDelay": {"type": "string"}, "multiplier": {"type": "number"}}}}},
+            "misfireGrace": {"type": "string", "description": "duration (e.g. 90s, 5m, 2h, 1d): \#(TimeBounds.misfireGrace.boundDescription)"}, "timeout": {"type": "string", "description": "duration (e.g. 90s, 5m, 2h, 1d): \#(TimeBounds.timeout.boundDescription)"}, "jitter": {"type": "string", "description": "duration (e.g. 90s, 5m, 2h, 1d): \#(TimeBounds.jitter.boundDescription)"},
+            "retry": {"type": "object", "properties": {"maxAttempts": {"type": "integer", "minimum": \#(TimeBounds.maxAttempts.lowerBound), "maximum": \#(TimeBounds.maxAttempts.upperBound)}, "initialDelay": {"type": "string", "description": "duration (e.g. 90s, 5m, 2h, 1d): \#(TimeBounds.retryDelay.boundDescription)"}, "maxDelay": {"type": "string", "description": "duration (e.g. 90s, 5m, 2h, 1d): \#(TimeBounds.retryDelay.boundDescription)"}, "multiplier": {"type": "number", "minimum": \#(TimeBounds.multiplier.lowerBound), "maximum": \#(TimeBounds.multiplier.upperBound)}}}}},
           "paused": {"type": "boolean"},
           "labels": {"type": "object", "additionalProperties": {"type": "string"}},
           "queue": {"type": "string"}
