@@ -68,6 +68,41 @@ struct JobStoreTests {
         #expect(third.nextCursor == nil)
         let billing = try await store.jobs.list(limit: 10, after: nil, label: ("team", "billing"), paused: nil)
         #expect(billing.items.map(\.name) == ["c3"])
+        _ = try await store.jobs.setPaused(true, name: "c2", ifRevision: 1, now: StoreFixture.t0 + .seconds(1))
+        #expect(try await store.jobs.list(limit: 10, after: nil, label: nil, paused: true).items.map(\.name) == ["c2"])
+        #expect(try await store.jobs.list(limit: 10, after: nil, label: nil, paused: false).items.map(\.name) == ["c1", "c3", "c4", "c5"])
+    }
+
+    /// `If-Match` on pause and delete, and both refused for a job that does not exist.
+    @Test(arguments: StoreBackend.all)
+    func pauseAndDeleteHonourIfMatchAndNeedTheJob(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
+        _ = try await store.jobs.create(StoreFixture.spec("m"), now: StoreFixture.t0)
+        for attempt in [
+            { () async throws -> Void in _ = try await store.jobs.setPaused(true, name: "m", ifRevision: 7, now: StoreFixture.t0) },
+            { () async throws -> Void in try await store.jobs.delete(name: "m", ifRevision: 7, now: StoreFixture.t0) },
+        ] {
+            do {
+                try await attempt()
+                Issue.record("a stale If-Match must be refused")
+            } catch {
+                #expect((error as? StoreError)?.code == .revisionMismatch)
+            }
+        }
+        #expect(try await store.jobs.job(named: "m")?.revision == 1)
+        for attempt in [
+            { () async throws -> Void in _ = try await store.jobs.setPaused(true, name: "none", ifRevision: nil, now: StoreFixture.t0) },
+            { () async throws -> Void in try await store.jobs.delete(name: "none", ifRevision: nil, now: StoreFixture.t0) },
+        ] {
+            do {
+                try await attempt()
+                Issue.record("a missing job must be refused")
+            } catch {
+                #expect((error as? StoreError)?.code == .notFound)
+            }
+        }
+        try await store.jobs.delete(name: "m", ifRevision: 1, now: StoreFixture.t0)
+        #expect(try await store.jobs.job(named: "m") == nil)
     }
 
     @Test(arguments: StoreBackend.all)

@@ -51,6 +51,38 @@ struct SchedulerContractTests {
         #expect(report.byJob["fine"] == JobTicketCounts(written: 1))
     }
 
+    /// A job whose stored schedule this build cannot evaluate is parked by the tick, once, visibly; the others are
+    /// ticketed; a leader that still cannot plan it keeps it parked; a new revision it can read releases it.
+    @Test(arguments: StoreBackend.all)
+    func aJobThisBuildCannotPlanIsParkedUntilItCan(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
+        let allow = JobPolicy(overlap: .allow)
+        _ = try await store.jobs.create(StoreFixture.spec("good", policy: allow), now: t0)
+        let mars = try await store.jobs.create(StoreFixture.spec("mars", policy: allow), now: t0)
+        try await backend.storeRawSpec(
+            store, mars,
+            #"{"name":"mars","schedule":{"cron":"* * * * * *","timezone":"Mars/Olympus_Mons"},"action":{"noop":{}}}"#)
+        let fence = try await store.lead(now: t0, ttl: .minutes(10))
+        let report = try await store.scheduler.tick(fence, now: t0 + .milliseconds(2_500), lookahead: .zero, limit: 100)
+        #expect(report.written.map(\.jobID).allSatisfy { $0 != mars.id })
+        #expect(report.written.count == 2)
+        #expect(report.parked.map(\.name) == ["mars"])
+        #expect(report.parked.first?.revision == mars.revision)
+        #expect(report.parked.first?.reason.contains("Mars/Olympus_Mons") == true)
+        #expect(try await store.scheduler.parkedJobCount() == 1)
+        #expect(try await store.jobs.job(named: "mars")?.state == .parked)
+        // Not looked at again by the tick, and not released by a leader that still cannot plan it.
+        #expect(try await store.scheduler.tick(fence, now: t0 + .seconds(3), lookahead: .zero, limit: 100).parked.isEmpty)
+        let (released, stillParked) = try await store.scheduler.releaseParked(fence, now: t0 + .seconds(3))
+        #expect(released.isEmpty)
+        #expect(stillParked == 1)
+
+        let replaced = try await store.jobs.put(StoreFixture.spec("mars", policy: allow), ifRevision: mars.revision, now: t0 + .seconds(4))
+        #expect(replaced.job.state == .active)
+        #expect(try await store.scheduler.parkedJobCount() == 0)
+        #expect(try await store.jobs.job(named: "mars")?.parking == nil)
+    }
+
     /// A deposed leader (another holder has a higher epoch) and a leader whose lease ran out with nobody taking over
     /// are both refused by every fenced write, which then changes nothing.
     @Test(arguments: StoreBackend.all)

@@ -8,6 +8,9 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
     let name: String
     /// A fresh, empty, ready database and the stores on it.
     let open: @Sendable () throws -> StoreFixture
+    /// Overwrites the stored spec of a job's current revision with `json`, as a newer build (or a damaged file) would
+    /// leave it. No protocol method can write a spec this build cannot read, so each backend says how.
+    let storeRawSpec: @Sendable (_ fixture: StoreFixture, _ job: Job, _ json: String) async throws -> Void
 
     var testDescription: String { name }
 
@@ -19,7 +22,7 @@ final class StoreFixture: Sendable {
     let stores: Stores
     private let connectAgain: @Sendable () throws -> Stores
     /// Whatever owns the database (a temporary file, a throw-away schema): kept alive as long as the stores are.
-    private let owner: any Sendable
+    let owner: any Sendable
 
     init(stores: Stores, owner: any Sendable, connect: @escaping @Sendable () throws -> Stores) {
         self.stores = stores
