@@ -2,7 +2,8 @@
 // Baton: a distributed job scheduler. Module direction is one-way (CONTRACT §1):
 // BatonCore (pure) ← BatonStore (the store boundary: protocols and value types, no GRDB) ← BatonSQLite (GRDB);
 // BatonCore ← BatonStore, ZeroMQ ← Scheduler / Executor / Gateway (never each other, never a concrete store)
-// ← baton, the composition root, which builds the concrete store and hands it to the roles.
+// ← baton, the composition root, which builds the concrete store and hands it to the roles. Benchmark code lives in
+// BatonBench (on BatonSQLite), linked only by baton for `baton bench`. Linux only (Debian packages): no macOS platform.
 import PackageDescription
 
 let strict: [SwiftSetting] = [
