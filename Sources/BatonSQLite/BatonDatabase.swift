@@ -166,6 +166,8 @@ extension StoreError {
         }
     }
 
+    /// Classifies by what the caller can do: wait and retry (`unavailable`), fix its request (`conflict`), stop
+    /// quietly (`cancelled`), call an operator (`corrupt`), or report a bug (`internal`).
     init(translating error: any Error, operation: String) {
         if let storeError = error as? StoreError {
             self = storeError
@@ -173,15 +175,22 @@ extension StoreError {
             switch dbError.resultCode {
             case .SQLITE_BUSY, .SQLITE_LOCKED:
                 self = StoreError(.unavailable, "\(operation): the database is locked (busy timeout exceeded)")
-            case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_READONLY:
+            case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_READONLY, .SQLITE_NOMEM, .SQLITE_PROTOCOL:
                 self = StoreError(.unavailable, "\(operation): \(dbError.message ?? "\(dbError.resultCode)")")
             case .SQLITE_CORRUPT, .SQLITE_NOTADB:
                 self = StoreError(.corrupt, "\(operation): \(dbError.message ?? "database file is corrupt")")
+            case .SQLITE_CONSTRAINT:
+                // A unique key taken by a concurrent writer, or a row that is gone: the request conflicts with the data.
+                self = StoreError(.conflict, "\(operation): \(dbError.message ?? "constraint violated")")
+            case .SQLITE_INTERRUPT:
+                self = StoreError(.cancelled, "\(operation): interrupted")
             default:
-                self = StoreError(.unavailable, "\(operation): \(dbError)")
+                self = StoreError(.internal, "\(operation): \(dbError)")
             }
+        } else if error is CancellationError {
+            self = StoreError(.cancelled, "\(operation): cancelled")
         } else {
-            self = StoreError(.corrupt, "\(operation): \(error)")
+            self = StoreError(.internal, "\(operation): \(error)")
         }
     }
 }

@@ -78,7 +78,7 @@ public struct SQLiteTicketStore: TicketStore {
         var sql = "SELECT * FROM ticket WHERE 1"
         var arguments: StatementArguments = []
         if let cursor {
-            guard let seq = Int64(cursor) else { throw StoreError(.notFound, "cursor \"\(cursor)\" is not valid") }
+            guard let seq = Int64(cursor) else { throw StoreError(.invalidArgument, "cursor \"\(cursor)\" is not a cursor this store returned") }
             sql += " AND seq < ?"
             arguments += [seq]
         }

@@ -15,8 +15,15 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case revisionMismatch = "revision_mismatch"
         /// The database was written by a newer Baton with migrations this binary does not know.
         case schemaTooNew = "schema_too_new"
-        /// The stored data could not be decoded (a bug or a corrupted file).
+        /// The stored data could not be decoded, or the file is damaged (→ 503: an operator must look).
         case corrupt
+        /// The caller's argument can never succeed, e.g. a cursor this store did not hand out (→ 400).
+        case invalidArgument = "invalid_argument"
+        /// The caller's task was cancelled (shutdown, a client that left): nothing failed, and a transaction that
+        /// did not commit changed nothing. Not logged as an error.
+        case cancelled
+        /// Anything the store did not expect: a bug to report, not a condition to retry (→ 500).
+        case `internal`
     }
 
     public var code: Code

@@ -240,7 +240,7 @@ public final class Dispatcher: Service {
             let epoch = leadership.current.map { "\($0.epoch)" } ?? "-"
             if error.code == .notLeader {
                 logger.warning("leader write refused: lease no longer current", metadata: ["epoch": "\(epoch)"])
-            } else if Task.isCancelled || Task.isShuttingDownGracefully {
+            } else if error.code == .cancelled || Task.isCancelled || Task.isShuttingDownGracefully {
                 // Shutdown cancelled a database call mid-pass: nothing failed, and nothing was half-written.
                 logger.debug("leader pass interrupted by shutdown", metadata: ["error": "\(error)"])
             } else {

@@ -54,7 +54,7 @@ public final class HistoryRetention: Service {
                 revisions += report.prunedRevisions
                 phase = report.next
             } catch {
-                if error.code != .notLeader { logger.warning("history retention step failed", metadata: ["error": "\(error)"]) }
+                if error.code != .notLeader && error.code != .cancelled { logger.warning("history retention step failed", metadata: ["error": "\(error)"]) }
                 return
             }
         }

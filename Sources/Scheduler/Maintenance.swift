@@ -58,7 +58,7 @@ public final class Maintenance: Service {
                         metrics.jobsParked.record(try await store.parkedJobCount())
                     }
                 } catch {
-                    if error.code != .notLeader { logger.warning("maintenance pass failed", metadata: ["error": "\(error)"]) }
+                    if error.code != .notLeader && error.code != .cancelled { logger.warning("maintenance pass failed", metadata: ["error": "\(error)"]) }
                 }
             }
             try? await cancelWhenGracefulShutdown { [interval = configuration.sweepInterval.duration] in

@@ -37,6 +37,20 @@ struct TicketAndClaimContractTests {
         #expect(running.items.first?.executor == "e")
     }
 
+    /// A cursor the store never handed out can never succeed: the caller's mistake (400), not a missing thing (404).
+    @Test(arguments: StoreBackend.all)
+    func aCursorTheStoreDidNotReturnIsAnInvalidArgument(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
+        for cursor in ["", "abc", "12x", "99999999999999999999999"] {
+            do {
+                _ = try await store.tickets.list(TicketFilter(), limit: 10, cursor: cursor)
+                Issue.record("cursor \(cursor) was accepted")
+            } catch {
+                #expect(error.code == .invalidArgument, "\(cursor)")
+            }
+        }
+    }
+
     @Test(arguments: StoreBackend.all)
     func cancellingStopsWaitingTicketsAndAsksRunningOnesToStop(_ backend: StoreBackend) async throws {
         let store = try backend.open()

@@ -105,11 +105,15 @@ public struct APIError: Error, Sendable, Equatable {
             case .conflict: self = APIError(.conflict, error.message)
             case .notFound: self = APIError(.notFound, error.message)
             case .revisionMismatch: self = APIError(.preconditionFailed, error.message)
-            case .unavailable, .notLeader, .schemaTooNew, .corrupt:
-                // Only a real storage failure may produce a 5xx, and it is always retryable from the client's side.
+            case .invalidArgument: self = APIError(.malformedRequest, error.message)
+            case .unavailable, .notLeader, .schemaTooNew, .corrupt, .cancelled:
+                // A storage condition that passes (or that an operator fixes): retryable from the client's side.
                 self = APIError(
                     .unavailable, "storage failure (\(error.code.rawValue)); retry later",
                     headers: ["Retry-After": String(APIError.retryAfterSeconds)])
+            case .internal:
+                // A bug, not a condition to wait out: no Retry-After, and the detail stays in the log.
+                self = APIError(.internalError, "the server could not complete the request")
             }
         case let error as HTTPError:
             switch error.status {
