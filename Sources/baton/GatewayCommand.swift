@@ -30,31 +30,8 @@ struct GatewayCommand: AsyncParsableCommand {
     var allowCommands: Bool?
 
     func run() async throws {
+        let configuration = try reportingFailures { try gatewayConfiguration() }
         let logger = try common.logger(role: "gateway")
-        let bindText = Settings.string(httpBind, env: "BATON_HTTP_BIND", default: "127.0.0.1:8080")
-        let bind: ListenAddress
-        do {
-            bind = try ListenAddress(parsing: bindText)
-        } catch {
-            throw ValidationError("BATON_HTTP_BIND / --http-bind: \(error.description)")
-        }
-        var configuration = GatewayConfiguration(
-            bind: bind,
-            apiToken: Settings.optionalString(apiToken, env: "BATON_API_TOKEN"),
-            schedulers: Settings.list(schedulers, env: "BATON_SCHEDULERS", default: ["tcp://127.0.0.1:7710"]),
-            allowCommands: try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false))
-        (configuration.dispatchKeys, configuration.dispatchServerKey) = try reportingFailures {
-            do {
-                return (try dispatchSecurity.keys(), try dispatchSecurity.serverKey())
-            } catch let error as ValidationError {
-                throw CLIFailure.usage(error.message)
-            }
-        }
-        do {
-            try configuration.validate()
-        } catch {
-            throw ValidationError(error.description)
-        }
         // The composition root: this process's backend, opened and migrated here (every role migrates on start).
         let database = try BatonDatabase(try common.storeConfiguration())
         try database.migrate()
@@ -62,9 +39,39 @@ struct GatewayCommand: AsyncParsableCommand {
         let app = try await buildApplication(configuration, stores: .sqlite(database), registry: registry, logger: logger)
         logger.info(
             "gateway listening",
-            metadata: ["bind": "\(bind)", "auth": "\(configuration.apiToken == nil ? "off (loopback only)" : "bearer")"])
+            metadata: ["bind": "\(configuration.bind)", "auth": "\(configuration.apiToken == nil ? "off (loopback only)" : "bearer")"])
         let group = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// Flags, then `BATON_*` variables, then defaults, validated before anything starts. Like the scheduler and the
+    /// executor, an invalid value exits 2 naming the env var and the flag (ArgumentParser's ValidationError: 64).
+    func gatewayConfiguration() throws -> GatewayConfiguration {
+        do {
+            let bindText = Settings.string(httpBind, env: "BATON_HTTP_BIND", default: "127.0.0.1:8080")
+            let bind: ListenAddress
+            do {
+                bind = try ListenAddress(parsing: bindText)
+            } catch {
+                throw ValidationError("BATON_HTTP_BIND / --http-bind: \(error.description)")
+            }
+            var configuration = GatewayConfiguration(
+                bind: bind,
+                apiToken: Settings.optionalString(apiToken, env: "BATON_API_TOKEN"),
+                schedulers: Settings.list(schedulers, env: "BATON_SCHEDULERS", default: ["tcp://127.0.0.1:7710"]),
+                allowCommands: try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false))
+            configuration.dispatchKeys = try dispatchSecurity.keys()
+            configuration.dispatchServerKey = try dispatchSecurity.serverKey()
+            _ = try common.storeConfiguration()
+            do {
+                try configuration.validate()
+            } catch {
+                throw ValidationError(error.description)
+            }
+            return configuration
+        } catch let error as ValidationError {
+            throw CLIFailure.usage(error.message)
+        }
     }
 }

@@ -54,4 +54,22 @@ struct GatewayProcessTests {
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0)
     }
+
+    /// The three roles validate the same way: a bad setting exits 2 with a line naming the env var and the flag,
+    /// before anything starts (the gateway exited 64, ArgumentParser's status, for a bad bind address).
+    @Test(arguments: [
+        (["gateway", "--http-bind", "nowhere"], [:], "BATON_HTTP_BIND / --http-bind"),
+        (["gateway"], ["BATON_ALLOW_COMMANDS": "maybe"], "BATON_ALLOW_COMMANDS"),
+        (["scheduler"], ["BATON_LEASE_TTL": "1ms"], "BATON_LEASE_TTL"),
+        (["executor"], ["BATON_EXECUTOR_CAPACITY": "0"], "BATON_EXECUTOR_CAPACITY"),
+    ] as [([String], [String: String], String)])
+    func invalidSettingsExitTwoNamingTheSetting(_ arguments: [String], _ environment: [String: String], _ named: String) async throws {
+        let workspace = try Workspace()
+        let process = try BatonProcess(
+            arguments + ["--db", workspace.databasePath], environment: environment, directory: workspace.directory,
+            name: arguments[0])
+        defer { process.signal(SIGKILL) }
+        #expect(await process.waitForExit() == 2, "\(process.log)")
+        #expect(process.log.contains(named), "\(process.log)")
+    }
 }
