@@ -1,7 +1,7 @@
 // swift-tools-version: 6.2
 // Baton: a distributed job scheduler. Module direction is one-way (CONTRACT §1):
 // BatonCore (pure) ← BatonStore (the store boundary: protocols and value types, no GRDB) ← BatonSQLite (GRDB);
-// BatonCore ← BatonStore, ZeroMQ ← Scheduler / Executor / Gateway (never each other, never a concrete store)
+// BatonCore ← BatonStore, ZeroMQ, BatonRuntime (metrics, health endpoint, logs) ← Scheduler / Executor / Gateway (never each other, never a concrete store)
 // ← baton, the composition root, which builds the concrete store and hands it to the roles. Benchmark code lives in
 // BatonBench (on BatonSQLite), linked only by baton for `baton bench`. Linux only (Debian packages): no macOS platform.
 import PackageDescription
@@ -67,11 +67,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Plumbing every role shares: metrics bootstrap and the /metrics /healthz /readyz endpoint, listen addresses,
+        // the log handler. No role-specific code, so a scheduler process no longer links the gateway for its metrics.
+        .target(
+            name: "BatonRuntime",
+            dependencies: [
+                "BatonCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Gateway",
             dependencies: [
                 "BatonCore",
                 "BatonStore",
+                "BatonRuntime",
                 "ZeroMQ",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,6 +114,7 @@ let package = Package(
                 "BatonStore",
                 "BatonSQLite",
                 "BatonBench",
+                "BatonRuntime",
                 "Gateway",
                 "Scheduler",
                 "Executor",
@@ -163,6 +179,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway",
+                "BatonRuntime",
                 "BatonCore",
                 "BatonStore",
                 "BatonSQLite",

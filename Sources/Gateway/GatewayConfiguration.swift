@@ -1,4 +1,5 @@
 import BatonCore
+import BatonRuntime
 import ZeroMQ
 
 /// Everything the gateway role needs, built once from flags and environment by `baton gateway`

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonRuntime
 import BatonStore
 import Gateway
 import Logging

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCore
+import BatonRuntime
 import BatonSQLite
 import Foundation
 import Logging

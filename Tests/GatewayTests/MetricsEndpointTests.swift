@@ -1,3 +1,4 @@
+import BatonRuntime
 import Gateway
 import Hummingbird
 import HummingbirdTesting

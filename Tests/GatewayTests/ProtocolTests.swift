@@ -1,4 +1,5 @@
 import BatonCore
+import BatonRuntime
 import BatonStore
 import Foundation
 import GRDB

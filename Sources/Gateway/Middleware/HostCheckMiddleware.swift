@@ -1,3 +1,4 @@
+import BatonRuntime
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -61,7 +61,8 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
-    var hummingbird: Hummingbird.BindAddress { .hostname(host, port: port) }
+    /// The same address as Hummingbird binds it (the gateway and every role's metrics endpoint).
+    public var hummingbird: Hummingbird.BindAddress { .hostname(host, port: port) }
 }
 
 public struct ListenAddressError: Error, Sendable, CustomStringConvertible {

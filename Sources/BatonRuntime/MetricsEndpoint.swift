@@ -49,10 +49,12 @@ public struct MetricsEndpoint: Service {
 }
 
 /// The registry's current contents in the Prometheus text format.
-struct MetricsText: ResponseGenerator {
+public struct MetricsText: ResponseGenerator {
     let registry: PrometheusCollectorRegistry
 
-    func response(from request: Request, context: some RequestContext) throws -> Response {
+    public init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)

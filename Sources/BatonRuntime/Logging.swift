@@ -6,23 +6,23 @@ import Synchronization
 /// One log line per event on stderr, as text for people or JSON for collectors (`BATON_LOG_FORMAT`).
 /// Metadata keys (`ticket`, `job`, `attempt`, `epoch`, `executor`) are the same in every role, so one
 /// ticket can be followed across processes.
-struct BatonLogHandler: LogHandler {
-    enum Format: String, Sendable {
+public struct BatonLogHandler: LogHandler {
+    public enum Format: String, Sendable {
         case text
         case json
     }
 
     let label: String
     let format: Format
-    var logLevel: Logger.Level
-    var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         if let error = event.error { merged["error"] = "\(error)" }
@@ -53,11 +53,12 @@ struct BatonLogHandler: LogHandler {
     }
 }
 
-enum BatonLogging {
+/// The process's one log output, shared by every role and by `baton up`'s prefixed child output.
+public enum BatonLogging {
     private static let bootstrapped = Mutex(false)
     private static let output = Mutex(FileHandle.standardError)
 
-    static func bootstrap(format: BatonLogHandler.Format, level: Logger.Level) {
+    public static func bootstrap(format: BatonLogHandler.Format, level: Logger.Level) {
         let first = bootstrapped.withLock { done in
             defer { done = true }
             return !done
@@ -67,7 +68,7 @@ enum BatonLogging {
     }
 
     /// Serialized so lines from concurrent tasks never interleave.
-    static func write(_ line: String) {
+    public static func write(_ line: String) {
         output.withLock { $0.write(Data(line.utf8)) }
     }
 }
