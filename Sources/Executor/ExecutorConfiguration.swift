@@ -38,6 +38,10 @@ public struct ExecutorConfiguration: Sendable {
     /// The schedulers' public key (`BATON_DISPATCH_SERVER_KEY[_FILE]`).
     public var dispatchServerKey: CurvePublicKey?
 
+    /// Every default, in one place (the initialiser's parameters); `baton executor`'s help text and env fallbacks
+    /// read them from here, and a test holds Docs/Configuration.md to them.
+    public static let defaults = ExecutorConfiguration(executorID: "defaults")
+
     public init(
         executorID: String = ExecutorConfiguration.generatedExecutorID(),
         schedulers: [String] = ["tcp://127.0.0.1:7710"],

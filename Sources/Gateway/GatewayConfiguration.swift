@@ -20,6 +20,10 @@ public struct GatewayConfiguration: Sendable {
     public var dispatchKeys: CurveKeyPair?
     public var dispatchServerKey: CurvePublicKey?
 
+    /// Every default, in one place (the initialiser's parameters); `baton gateway`'s help text and env fallbacks read
+    /// them from here, and a test holds Docs/Configuration.md to them.
+    public static let defaults = GatewayConfiguration()
+
     public init(
         bind: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), apiToken: String? = nil,
         schedulers: [String] = ["tcp://127.0.0.1:7710"], allowCommands: Bool = false,
@@ -53,5 +57,9 @@ public struct GatewayConfiguration: Sendable {
 
 public struct GatewayConfigurationError: Error, Sendable, CustomStringConvertible {
     public var description: String
+    /// Every default, in one place (the initialiser's parameters); `baton gateway`'s help text and env fallbacks read
+    /// them from here, and a test holds Docs/Configuration.md to them.
+    public static let defaults = GatewayConfiguration()
+
     public init(_ description: String) { self.description = description }
 }

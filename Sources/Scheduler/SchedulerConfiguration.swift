@@ -84,6 +84,11 @@ public struct SchedulerConfiguration: Sendable {
     /// fixed cost and would understate it.
     public var tickRateSampleJobs = 100
 
+    /// Every default, in one place: the initialiser's parameters below are the only place a default is written;
+    /// `baton scheduler`'s help text and its env fallbacks read them from here, and a test holds Docs/Configuration.md
+    /// to them.
+    public static let defaults = SchedulerConfiguration(id: "defaults")
+
     public init(
         id: String? = nil, dispatchBind: String = "tcp://127.0.0.1:7710", leaseTTL: TimeSpan = .seconds(10),
         redeliverAfter: TimeSpan = .seconds(2), lookahead: TimeSpan = .seconds(1), pollInterval: TimeSpan = .milliseconds(250),

@@ -24,19 +24,19 @@ struct ExecutorCommand: AsyncParsableCommand {
 
     @OptionGroup var dispatchSecurity: DispatchClientOptions
 
-    @Option(help: "Comma-separated scheduler endpoints (env BATON_SCHEDULERS, default tcp://127.0.0.1:7710).")
+    @Option(help: "Comma-separated scheduler endpoints (env BATON_SCHEDULERS, default \(ExecutorConfiguration.defaults.schedulers.joined(separator: ","))).")
     var schedulers: String?
 
-    @Option(help: "Concurrent tickets, 1 to 1024 (env BATON_EXECUTOR_CAPACITY, default 16).")
+    @Option(help: "Concurrent tickets, 1 to 1024 (env BATON_EXECUTOR_CAPACITY, default \(ExecutorConfiguration.defaults.capacity)).")
     var executorCapacity: Int?
 
-    @Option(name: .customLong("claim-ttl"), help: "Claim lease, renewed every third of it (env BATON_CLAIM_TTL, default 30s).")
+    @Option(name: .customLong("claim-ttl"), help: "Claim lease, renewed every third of it (env BATON_CLAIM_TTL, default \(ExecutorConfiguration.defaults.claimTTL)).")
     var claimTTL: String?
 
-    @Flag(inversion: .prefixedNo, help: "Run command actions; off, they fail with commands_disabled (env BATON_ALLOW_COMMANDS, default false).")
+    @Flag(inversion: .prefixedNo, help: "Run command actions; off, they fail with commands_disabled (env BATON_ALLOW_COMMANDS, default \(ExecutorConfiguration.defaults.allowCommands)).")
     var allowCommands: Bool?
 
-    @Option(help: "Comma-separated queues to serve (env BATON_QUEUES, default default).")
+    @Option(help: "Comma-separated queues to serve (env BATON_QUEUES, default \(ExecutorConfiguration.defaults.queues.joined(separator: ","))).")
     var queues: String?
 
     @Flag(
@@ -55,7 +55,7 @@ struct ExecutorCommand: AsyncParsableCommand {
     @Option(name: .customLong("executor-id"), help: "This executor's id (env BATON_EXECUTOR_ID, default <host>-<pid>-<random>).")
     var executorID: String?
 
-    @Option(help: "How long running actions may finish on shutdown before they are handed back (env BATON_SHUTDOWN_GRACE, default 10s).")
+    @Option(help: "How long running actions may finish on shutdown before they are handed back (env BATON_SHUTDOWN_GRACE, default \(ExecutorConfiguration.defaults.shutdownGrace)).")
     var shutdownGrace: String?
 
     func run() async throws {
@@ -85,17 +85,18 @@ struct ExecutorCommand: AsyncParsableCommand {
     func executorConfiguration() throws -> ExecutorConfiguration {
         var configuration = ExecutorConfiguration()
         do {
-            configuration.schedulers = Settings.list(schedulers, env: "BATON_SCHEDULERS", default: ["tcp://127.0.0.1:7710"])
-            configuration.capacity = try Settings.int(executorCapacity, env: "BATON_EXECUTOR_CAPACITY", default: 16, in: 1...1024)
-            configuration.claimTTL = try Settings.span(claimTTL, env: "BATON_CLAIM_TTL", default: .seconds(30), in: TimeBounds.claimTTL)
-            configuration.allowCommands = try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false)
-            configuration.queues = Settings.list(queues, env: "BATON_QUEUES", default: ["default"])
+            let defaults = ExecutorConfiguration.defaults
+            configuration.schedulers = Settings.list(schedulers, env: "BATON_SCHEDULERS", default: defaults.schedulers)
+            configuration.capacity = try Settings.int(executorCapacity, env: "BATON_EXECUTOR_CAPACITY", default: defaults.capacity, in: 1...1024)
+            configuration.claimTTL = try Settings.span(claimTTL, env: "BATON_CLAIM_TTL", default: defaults.claimTTL, in: TimeBounds.claimTTL)
+            configuration.allowCommands = try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: defaults.allowCommands)
+            configuration.queues = Settings.list(queues, env: "BATON_QUEUES", default: defaults.queues)
             configuration.httpDeny = try Settings.httpDeny(
                 httpDeny, allowLinkLocal: try Settings.bool(httpAllowLinkLocal, env: "BATON_HTTP_ALLOW_LINK_LOCAL", default: false))
             if let id = Settings.optionalString(executorID, env: "BATON_EXECUTOR_ID") {
                 configuration.executorID = id
             }
-            configuration.shutdownGrace = try Settings.span(shutdownGrace, env: "BATON_SHUTDOWN_GRACE", default: .seconds(10), in: TimeBounds.shutdownGrace)
+            configuration.shutdownGrace = try Settings.span(shutdownGrace, env: "BATON_SHUTDOWN_GRACE", default: defaults.shutdownGrace, in: TimeBounds.shutdownGrace)
             configuration.metricsJobLabels = try metrics.jobLabels()
             configuration.dispatchKeys = try dispatchSecurity.keys()
             configuration.dispatchServerKey = try dispatchSecurity.serverKey()

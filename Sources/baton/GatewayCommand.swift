@@ -16,7 +16,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @OptionGroup var dispatchSecurity: DispatchClientOptions
 
-    @Option(name: .customLong("http-bind"), help: "host:port to listen on (env BATON_HTTP_BIND, default 127.0.0.1:8080).")
+    @Option(name: .customLong("http-bind"), help: "host:port to listen on (env BATON_HTTP_BIND, default \(GatewayConfiguration.defaults.bind)).")
     var httpBind: String?
 
     @Option(
@@ -24,10 +24,10 @@ struct GatewayCommand: AsyncParsableCommand {
         help: "Bearer token required on everything but /healthz and /readyz (env BATON_API_TOKEN, default none: loopback binds only; the env var keeps it out of `ps`).")
     var apiToken: String?
 
-    @Option(help: "Comma list of scheduler endpoints told about manual triggers (env BATON_SCHEDULERS, default tcp://127.0.0.1:7710).")
+    @Option(help: "Comma list of scheduler endpoints told about manual triggers (env BATON_SCHEDULERS, default \(GatewayConfiguration.defaults.schedulers.joined(separator: ","))).")
     var schedulers: String?
 
-    @Option(name: .customLong("allow-commands"), help: "Accept command jobs: true or false (env BATON_ALLOW_COMMANDS, default false).")
+    @Option(name: .customLong("allow-commands"), help: "Accept command jobs: true or false (env BATON_ALLOW_COMMANDS, default \(GatewayConfiguration.defaults.allowCommands)).")
     var allowCommands: Bool?
 
     func run() async throws {
@@ -50,7 +50,8 @@ struct GatewayCommand: AsyncParsableCommand {
     /// executor, an invalid value exits 2 naming the env var and the flag (ArgumentParser's ValidationError: 64).
     func gatewayConfiguration() throws -> GatewayConfiguration {
         do {
-            let bindText = Settings.string(httpBind, env: "BATON_HTTP_BIND", default: "127.0.0.1:8080")
+            let defaults = GatewayConfiguration.defaults
+            let bindText = Settings.string(httpBind, env: "BATON_HTTP_BIND", default: "\(defaults.bind)")
             let bind: ListenAddress
             do {
                 bind = try ListenAddress(parsing: bindText)
@@ -60,8 +61,8 @@ struct GatewayCommand: AsyncParsableCommand {
             var configuration = GatewayConfiguration(
                 bind: bind,
                 apiToken: Settings.optionalString(apiToken, env: "BATON_API_TOKEN"),
-                schedulers: Settings.list(schedulers, env: "BATON_SCHEDULERS", default: ["tcp://127.0.0.1:7710"]),
-                allowCommands: try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: false))
+                schedulers: Settings.list(schedulers, env: "BATON_SCHEDULERS", default: defaults.schedulers),
+                allowCommands: try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: defaults.allowCommands))
             configuration.dispatchKeys = try dispatchSecurity.keys()
             configuration.dispatchServerKey = try dispatchSecurity.serverKey()
             _ = try common.storeConfiguration()

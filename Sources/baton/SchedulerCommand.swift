@@ -21,19 +21,19 @@ struct SchedulerCommand: AsyncParsableCommand {
 
     @OptionGroup var dispatchSecurity: DispatchServerOptions
 
-    @Option(help: "ZeroMQ ROUTER endpoint to bind (env BATON_DISPATCH_BIND, default tcp://127.0.0.1:7710).")
+    @Option(help: "ZeroMQ ROUTER endpoint to bind (env BATON_DISPATCH_BIND, default \(SchedulerConfiguration.defaults.dispatchBind)).")
     var dispatchBind: String?
 
-    @Option(help: "Leader lease TTL, at least 3s (env BATON_LEASE_TTL, default 10s).")
+    @Option(help: "Leader lease TTL, at least 3s (env BATON_LEASE_TTL, default \(SchedulerConfiguration.defaults.leaseTTL)).")
     var leaseTTL: String?
 
-    @Option(help: "Re-send pending tickets not claimed within this (env BATON_REDELIVER_AFTER, default 2s).")
+    @Option(help: "Re-send pending tickets not claimed within this (env BATON_REDELIVER_AFTER, default \(SchedulerConfiguration.defaults.redeliverAfter)).")
     var redeliverAfter: String?
 
-    @Option(help: "Delete finished tickets older than this (env BATON_RETENTION, default 30d).")
+    @Option(help: "Delete finished tickets older than this (env BATON_RETENTION, default \(SchedulerConfiguration.defaults.retention)).")
     var retention: String?
 
-    @Option(help: "Keep at most this many finished tickets per job (env BATON_HISTORY_PER_JOB, default 1000).")
+    @Option(help: "Keep at most this many finished tickets per job (env BATON_HISTORY_PER_JOB, default \(SchedulerConfiguration.defaults.historyPerJob)).")
     var historyPerJob: Int?
 
     @Option(help: "Unique scheduler id (env BATON_SCHEDULER_ID, default host-pid-random).")
@@ -57,21 +57,23 @@ struct SchedulerCommand: AsyncParsableCommand {
     /// one line per problem naming the env var and the flag; ArgumentParser's own ValidationError would exit 64.
     func schedulerConfiguration() throws -> SchedulerConfiguration {
         do {
+            let defaults = SchedulerConfiguration.defaults
             var configuration = SchedulerConfiguration(
                 id: Settings.optionalString(schedulerID, env: "BATON_SCHEDULER_ID"),
-                dispatchBind: Settings.string(dispatchBind, env: "BATON_DISPATCH_BIND", default: "tcp://127.0.0.1:7710"))
-            configuration.leaseTTL = try Settings.span(leaseTTL, env: "BATON_LEASE_TTL", default: .seconds(10), in: TimeBounds.leaseTTL)
+                dispatchBind: Settings.string(dispatchBind, env: "BATON_DISPATCH_BIND", default: defaults.dispatchBind))
+            configuration.leaseTTL = try Settings.span(leaseTTL, env: "BATON_LEASE_TTL", default: defaults.leaseTTL, in: TimeBounds.leaseTTL)
             configuration.redeliverAfter = try Settings.span(
-                redeliverAfter, env: "BATON_REDELIVER_AFTER", default: .seconds(2), in: TimeBounds.redeliverAfter)
-            configuration.retention = try Settings.span(retention, env: "BATON_RETENTION", default: .days(30), in: TimeBounds.retention)
-            configuration.historyPerJob = try Settings.int(historyPerJob, env: "BATON_HISTORY_PER_JOB", default: 1000, in: 1...1_000_000)
+                redeliverAfter, env: "BATON_REDELIVER_AFTER", default: defaults.redeliverAfter, in: TimeBounds.redeliverAfter)
+            configuration.retention = try Settings.span(retention, env: "BATON_RETENTION", default: defaults.retention, in: TimeBounds.retention)
+            configuration.historyPerJob = try Settings.int(
+                historyPerJob, env: "BATON_HISTORY_PER_JOB", default: defaults.historyPerJob, in: 1...1_000_000)
             configuration.metricsJobLabels = try metrics.jobLabels()
             configuration.dispatchKeys = try dispatchSecurity.keys()
             configuration.dispatchClientKeys = try dispatchSecurity.clientKeys()
             configuration.dispatchInsecure = try Settings.bool(
                 dispatchSecurity.dispatchInsecure, env: "BATON_DISPATCH_INSECURE", default: false)
             configuration.maximumPeers = try Settings.int(
-                dispatchSecurity.dispatchMaxPeers, env: "BATON_DISPATCH_MAX_PEERS", default: 1024, in: 1...65536)
+                dispatchSecurity.dispatchMaxPeers, env: "BATON_DISPATCH_MAX_PEERS", default: defaults.maximumPeers, in: 1...65536)
             let problems = configuration.validate()
             guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
             return configuration
