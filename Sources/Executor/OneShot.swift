@@ -1,51 +1,17 @@
 import BatonCore
-import Synchronization
 
 /// A value delivered once and awaited by any number of tasks; a waiting task that is cancelled gets nil.
-final class OneShot<Value: Sendable>: Sendable {
-    private struct State {
-        var value: Value?
-        var waiters: [UInt64: CheckedContinuation<Value?, Never>] = [:]
-        var nextWaiter: UInt64 = 0
-    }
-
-    private let state = Mutex(State())
+struct OneShot<Value: Sendable>: Sendable {
+    private let broadcast = Broadcast<Value>()
 
     init() {}
 
-    var value: Value? { state.withLock { $0.value } }
+    var value: Value? { broadcast.values.first }
 
     /// Delivers `value` to current and future waiters; later calls are ignored.
-    func fulfil(_ value: Value) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Value?, Never>] in
-            guard state.value == nil else { return [] }
-            state.value = value
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
-        }
-        for waiter in waiters { waiter.resume(returning: value) }
-    }
+    func fulfil(_ value: Value) { broadcast.publish(value, onlyFirst: true) }
 
-    func wait() async -> Value? {
-        let id = state.withLock { state -> UInt64 in
-            state.nextWaiter += 1
-            return state.nextWaiter
-        }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Value?, Never>) in
-                let immediate = state.withLock { state -> Value?? in
-                    if let value = state.value { return .some(value) }
-                    if Task.isCancelled { return .some(nil) }
-                    state.waiters[id] = continuation
-                    return .none
-                }
-                if let immediate { continuation.resume(returning: immediate) }
-            }
-        } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume(returning: nil)
-        }
-    }
+    func wait() async -> Value? { await broadcast.next(after: 0) }
 }
 
 /// The first non-nil answer among concurrent contenders; the others are cancelled and awaited.
