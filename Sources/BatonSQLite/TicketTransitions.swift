@@ -127,8 +127,8 @@ extension TicketRows {
 
     /// Write, answering with the row as stored; nil when a ticket with this id exists.
     static func insertReturningTicket(_ db: Database, _ ticket: NewTicket, now: Timestamp) throws -> Ticket? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: insertSQL + " RETURNING *"), arguments: ticket.arguments(now: now))
-        else { return nil }
+        let statement = try db.cachedStatement(sql: insertSQL + " RETURNING *")
+        guard let row = try Row.fetchOne(statement, arguments: ticket.arguments(now: now)) else { return nil }
         var stored = try self.ticket(row)
         stored.attempts = []  // none yet, and known without a query
         return stored

@@ -9,7 +9,7 @@ struct TicketTransitionTests {
         (.claim, from: [.pending, .retrying], to: [.running]),
         (.renew, from: [.running], to: [.running]),
         (.finish, from: [.running], to: [.succeeded, .failed, .retrying, .cancelled]),
-        (.handBack, from: [.running], to: [.pending]),
+        (.handBack, from: [.running], to: [.pending, .cancelled]),
         (.cancel, from: [.pending, .retrying], to: [.cancelled]),
         (.misfire, from: [.pending], to: [.skipped]),
         (.expire, from: [.running], to: [.retrying, .failed, .cancelled]),
@@ -66,6 +66,13 @@ struct TicketTransitionTests {
                 }
             }
         }
+    }
+
+    /// A requested cancel turns every outcome but success into `cancelled` (the store applies that before
+    /// `AttemptResolution`), so every operation that ends an attempt must allow it.
+    @Test(arguments: AttemptOutcome.allCases.filter { $0 != .succeeded })
+    func aRequestedCancelIsWithinEveryOperationThatEndsAnAttempt(_ outcome: AttemptOutcome) {
+        #expect(TicketTransition(ending: outcome).to.contains(.cancelled))
     }
 
     @Test func outcomesNameTheirOperation() {

@@ -59,6 +59,7 @@ struct TicketTransitionSQLTests {
     func eachOperationIsAnsweredFromItsPartialIndex(_ operation: String, sql: String, index: String) async throws {
         let arguments = StatementArguments(Array(repeating: 1 as Int64, count: sql.filter { $0 == "?" }.count))
         let details = try await plan(sql, arguments)
-        #expect(details.contains { $0.contains("USING INDEX \(index)") || $0.contains("USING COVERING INDEX \(index)") }, "\(operation): \(details)")
+        let uses = details.contains { $0.contains("USING INDEX \(index)") || $0.contains("USING COVERING INDEX \(index)") }
+        #expect(uses, "\(operation): \(details)")
     }
 }

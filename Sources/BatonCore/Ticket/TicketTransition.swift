@@ -1,15 +1,18 @@
 /// The operations that move a ticket, each with the states it may start from and end in (CONTRACT §6).
 ///
 /// This is the one statement of the ticket state machine: a store renders each operation's precondition from `from`
-/// (SQLite: `TicketPredicates`), so a rule changed here changes in every backend, and Docs/Architecture.md's
+/// (SQLite: `TicketPredicate`), so a rule changed here changes in every backend, and Docs/Architecture.md's
 /// diagram names exactly these cases.
 ///
 /// ```
-///          write ──▶ pending ──claim──▶ running ──finish──▶ succeeded | failed | cancelled
-///          write ──▶ skipped   ▲          │  │ ├─renew─▶ running
-///                              │          │  │ └─finish / expire─▶ retrying ──claim──▶ running
-///                 pending ◀─hand back─────┘  └─expire─▶ failed | cancelled
-///   pending, retrying ──cancel──▶ cancelled        pending ──misfire──▶ skipped
+///   (new) ──write──▶ pending | skipped
+///   pending, retrying ──claim──▶ running
+///   running ──renew──▶ running
+///   running ──finish──▶ succeeded | failed | retrying | cancelled
+///   running ──expire──▶ failed | retrying | cancelled
+///   running ──hand back──▶ pending | cancelled
+///   pending, retrying ──cancel──▶ cancelled
+///   pending ──misfire──▶ skipped
 ///   succeeded | failed | cancelled | skipped ──purge──▶ (deleted)
 /// ```
 public enum TicketTransition: String, Sendable, CaseIterable {
@@ -22,10 +25,11 @@ public enum TicketTransition: String, Sendable, CaseIterable {
     /// The claim holder reports its attempt; ``AttemptResolution`` picks the state. A requested cancel ends it
     /// `cancelled` whatever the outcome, unless it succeeded.
     case finish
-    /// The claim holder gives the ticket back unrun (shutting down): due again at once, the attempt not counted.
+    /// The claim holder gives the ticket back unrun (shutting down): due again at once, the attempt not counted;
+    /// `cancelled` instead if a cancel was requested meanwhile.
     case handBack
     /// Ends a ticket no executor holds. A running ticket is not moved: it is asked to stop (seen at its next
-    /// renew) and its finish or expiry ends it `cancelled`.
+    /// renew) and whatever ends its attempt (finish, hand back, expire) ends it `cancelled`.
     case cancel
     /// The leader skips a ticket not claimed by its start deadline (slot + misfireGrace).
     case misfire
@@ -51,7 +55,7 @@ public enum TicketTransition: String, Sendable, CaseIterable {
         case .write: [.pending, .skipped]
         case .claim, .renew: [.running]
         case .finish: [.succeeded, .failed, .retrying, .cancelled]
-        case .handBack: [.pending]
+        case .handBack: [.pending, .cancelled]
         case .cancel: [.cancelled]
         case .misfire: [.skipped]
         case .expire: [.retrying, .failed, .cancelled]
