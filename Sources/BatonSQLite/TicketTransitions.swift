@@ -10,9 +10,9 @@ package enum TicketPredicate {
     /// `state = 'running'` or `state IN ('pending', 'retrying')`: the states in declaration order.
     ///
     /// Exactly this text because the partial indexes in `Migrations` are written so, shipped, and never edited:
-    /// SQLite uses a partial index only when it can prove the query's WHERE implies the index's, term by term, and an
-    /// IN list in another order is not proven; the query would scan instead. `RetentionAndIndexTests` checks the text
-    /// against the schema and the plans.
+    /// SQLite uses a partial index only when it can prove the query's WHERE implies the index's, term by term, and
+    /// an IN list in another order is not proven; the query would scan instead. `TicketTransitionSQLTests` checks
+    /// the text against the schema and the plans.
     package static func state(in states: Set<TicketState>) -> String {
         precondition(!states.isEmpty, "a state predicate needs a state")
         let literals = TicketState.allCases.filter(states.contains).map(\.sqlLiteral)
@@ -25,8 +25,8 @@ package enum TicketPredicate {
     package static let running = state(in: TicketTransition.expire.from)
     /// What misfire may skip: only a ticket with a start deadline has one to miss (`ticket_deadline`).
     package static let misfirable = state(in: TicketTransition.misfire.from) + " AND deadline IS NOT NULL"
-    /// ``TicketState/unfinished``, spelt by the column every move into a final state sets (`ticket_open_job`). A
-    /// claim changes `state` but not `finished_at`, so this index entry survives it (Migrations, v2).
+    /// ``TicketState/unfinished``, spelt by the column that every move into a final state sets and no other move
+    /// does (`ticket_open_job`): a claim changes `state` but not `finished_at`, so this index entry survives it.
     package static let unfinished = "finished_at IS NULL"
     /// ``TicketState/final``, likewise: what purge may delete (`ticket_finished`).
     package static let finished = "finished_at IS NOT NULL"
