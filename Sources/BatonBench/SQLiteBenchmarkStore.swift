@@ -79,12 +79,9 @@ public struct SQLiteBenchmarkStore: Sendable {
                     for index in offset..<(offset + size) {
                         let job = jobs[index % jobs.count]
                         let key = "bench-\(index)"
-                        let id = TicketID.manual(job: job.id, idempotencyKey: key)
-                        _ = try TicketRows.insert(
-                            db, id: id, job: job, slot: now, manual: true, idempotencyKey: key, state: .pending, reason: nil,
-                            detail: nil, epoch: nil, notBefore: dueAt ?? now, deadline: nil, deadlineIfNewer: false,
-                            serialized: job.spec.policy.overlap == .forbid, now: now)
-                        try keyInsert.execute(arguments: [job.id.rawValue, key, Codec.blob(id), now.milliseconds])
+                        let ticket = NewTicket.manual(job: job, idempotencyKey: key, now: now, notBefore: dueAt)
+                        _ = try TicketRows.insert(db, ticket, now: now)
+                        try keyInsert.execute(arguments: [job.id.rawValue, key, Codec.blob(ticket.id), now.milliseconds])
                     }
                 }
             }
@@ -96,8 +93,8 @@ public struct SQLiteBenchmarkStore: Sendable {
     public func unfinishedCount() async throws(StoreError) -> Int {
         try await StoreError.mapping("unfinished count") {
             try await database.pool.read { db in
-                let queued = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ticket WHERE state IN ('pending', 'retrying')") ?? 0
-                let running = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ticket WHERE state = 'running'") ?? 0
+                let queued = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ticket WHERE \(TicketPredicate.claimable)") ?? 0
+                let running = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ticket WHERE \(TicketPredicate.running)") ?? 0
                 return queued + running
             }
         }
@@ -109,11 +106,11 @@ public struct SQLiteBenchmarkStore: Sendable {
             try await database.pool.read { db in
                 let queued =
                     try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM ticket WHERE state IN ('pending', 'retrying') AND not_before < ?",
+                        db, sql: "SELECT COUNT(*) FROM ticket WHERE \(TicketPredicate.claimable) AND not_before < ?",
                         arguments: [instant.milliseconds]) ?? 0
                 let running =
                     try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM ticket WHERE state = 'running' AND not_before < ?",
+                        db, sql: "SELECT COUNT(*) FROM ticket WHERE \(TicketPredicate.running) AND not_before < ?",
                         arguments: [instant.milliseconds]) ?? 0
                 return queued + running
             }
@@ -171,7 +168,7 @@ public struct SQLiteBenchmarkStore: Sendable {
         try await StoreError.mapping("release pending") {
             try await database.pool.write { db in
                 try db.execute(
-                    sql: "UPDATE ticket SET not_before = ? WHERE state = 'pending'", arguments: [instant.milliseconds])
+                    sql: "UPDATE ticket SET not_before = ? WHERE \(TicketPredicate.state(in: [.pending]))", arguments: [instant.milliseconds])
             }
         }
     }
@@ -219,10 +216,10 @@ public struct SQLiteBenchmarkStore: Sendable {
                         let owner = TicketRows.Owner(job)
                         for index in 0..<perJob {
                             let slot = now - .minutes(Int64(perJob - index))
-                            _ = try TicketRows.insert(
-                                db, id: TicketID.scheduled(job: id, slot: slot), owner: owner, slot: slot, manual: false,
-                                idempotencyKey: nil, state: .succeeded, reason: nil, detail: nil, epoch: 1, notBefore: slot,
-                                deadline: nil, deadlineIfNewer: false, serialized: false, now: slot)
+                            let ticket = NewTicket(
+                                id: TicketID.scheduled(job: id, slot: slot), owner: owner, slot: slot, state: .succeeded,
+                                epoch: 1, notBefore: slot)
+                            _ = try TicketRows.insert(db, ticket, now: slot)
                         }
                     }
                 }

@@ -36,17 +36,7 @@ public struct SQLiteClaimStore: ClaimStore {
         var claimed: [ClaimedTicket] = []
         claimed.reserveCapacity(ids.count)
         let lease = now + leaseTTL
-        let update = try db.cachedStatement(
-            sql: """
-                UPDATE ticket SET state = 'running', claim_token = ?, executor = ?, lease_expires_at = ?,
-                    attempt = attempt + 1, started_at = ?
-                WHERE id = ? AND state IN ('pending', 'retrying') AND not_before <= ?
-                  AND (serialized = 0 OR NOT EXISTS (
-                        SELECT 1 FROM ticket AS earlier
-                        WHERE earlier.job_id = ticket.job_id AND earlier.seq < ticket.seq
-                          AND earlier.finished_at IS NULL))
-                RETURNING seq, job_id, job_name, revision, slot, manual, attempt, max_attempts, not_before
-                """)
+        let update = try db.cachedStatement(sql: TicketRows.claimSQL)
         let attemptInsert = try db.cachedStatement(
             sql: "INSERT INTO attempt (ticket_seq, number, executor, started_at) VALUES (?, ?, ?, ?)")
         for id in ids {
@@ -78,7 +68,7 @@ public struct SQLiteClaimStore: ClaimStore {
                 // This ticket alone: throwing here would roll back the whole batch, and the leader would offer the
                 // same ticket again and again. Another attempt by this build cannot read it either, so it fails now.
                 let detail = "executor \(executor) cannot run revision \(won.revision): \(error.message)"
-                try failUnreadable(db, seq: won.seq, jobID: won.jobID, attempt: won.attempt, detail: detail, now: now)
+                try TicketRows.failUnreadable(db, seq: won.seq, jobID: won.jobID, attempt: won.attempt, detail: detail, now: now)
                 unreadable.append(UnreadableClaim(id: id, jobName: won.jobName, revision: won.revision, reason: detail))
                 continue
             }
@@ -92,32 +82,12 @@ public struct SQLiteClaimStore: ClaimStore {
         return (claimed, unreadable)
     }
 
-    /// Ends the attempt just started on a ticket whose revision cannot be read: `failed`, reason `spec_unreadable`.
-    private func failUnreadable(_ db: Database, seq: Int64, jobID: String, attempt: Int, detail: String, now: Timestamp) throws {
-        try db.execute(
-            sql: """
-                UPDATE ticket SET state = 'failed', reason = ?, detail = ?, finished_at = ?, claim_token = NULL,
-                    lease_expires_at = NULL
-                WHERE seq = ?
-                """,
-            arguments: [TicketReason.specUnreadable.rawValue, detail, now.milliseconds, seq])
-        try db.execute(
-            sql: "UPDATE attempt SET finished_at = ?, outcome = ?, output = ? WHERE ticket_seq = ? AND number = ?",
-            arguments: [now.milliseconds, AttemptOutcome.failed.rawValue, detail, seq, attempt])
-        try db.execute(sql: "UPDATE job SET last_failure_at = ? WHERE id = ?", arguments: [now.milliseconds, jobID])
-    }
-
     public func heartbeat(_ claims: [(TicketID, ClaimToken)], now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [TicketID: HeartbeatResult] {
         guard !claims.isEmpty else { return [:] }
         return try await StoreError.mapping("heartbeat") {
             try await database.pool.write { db in
                 let lease = now + leaseTTL
-                let statement = try db.cachedStatement(
-                    sql: """
-                        UPDATE ticket SET lease_expires_at = ?
-                        WHERE id = ? AND claim_token = ? AND state = 'running'
-                        RETURNING cancel_requested
-                        """)
+                let statement = try db.cachedStatement(sql: TicketRows.renewSQL)
                 var results: [TicketID: HeartbeatResult] = [:]
                 for (id, token) in claims {
                     if let cancel = try Bool.fetchOne(
@@ -143,11 +113,7 @@ public struct SQLiteClaimStore: ClaimStore {
     /// Each completion is accepted only with the claim's own token on a running ticket (a zombie's is refused).
     private func complete(_ db: Database, _ completions: [Completion], now: Timestamp) throws -> [TicketID: Bool] {
         guard !completions.isEmpty else { return [:] }
-        let find = try db.cachedStatement(
-            sql: """
-                SELECT seq, job_id, attempt, max_attempts, cancel_requested FROM ticket
-                WHERE id = ? AND claim_token = ? AND state = 'running'
-                """)
+        let find = try db.cachedStatement(sql: TicketRows.heldSQL)
         var accepted: [TicketID: Bool] = [:]
         accepted.reserveCapacity(completions.count)
         // Every completion in the batch has the same `now`, so each job's last_success_at / last_failure_at

@@ -18,7 +18,7 @@ public struct SQLiteRetentionStore: RetentionStore {
                 try db.cachedStatement(
                     sql: """
                         DELETE FROM ticket WHERE seq IN (
-                            SELECT seq FROM ticket WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT ?)
+                            SELECT seq FROM ticket WHERE \(TicketPredicate.finished) AND finished_at < ? LIMIT ?)
                         """
                 ).execute(arguments: [cutoff, rules.batch])
                 return db.changesCount
@@ -58,7 +58,7 @@ public struct SQLiteRetentionStore: RetentionStore {
                 let trim = try db.cachedStatement(
                     sql: """
                         DELETE FROM ticket WHERE seq IN (
-                            SELECT seq FROM ticket WHERE job_id = ? AND slot < ? AND finished_at IS NOT NULL LIMIT ?)
+                            SELECT seq FROM ticket WHERE job_id = ? AND slot < ? AND \(TicketPredicate.finished) LIMIT ?)
                         """)
                 var budget = rules.batch
                 for job in crowded {

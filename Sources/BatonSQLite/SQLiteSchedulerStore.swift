@@ -79,11 +79,7 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                     }
                     var last: TicketID?
                     for planned in plan.tickets {
-                        let inserted = try TicketRows.insert(
-                            db, id: planned.id, owner: owner, slot: planned.slot, manual: false, idempotencyKey: nil,
-                            state: planned.state, reason: planned.reason, detail: planned.detail, epoch: fence.epoch,
-                            notBefore: planned.notBefore, deadline: planned.deadline,
-                            deadlineIfNewer: planned.deadlineIfNewer, serialized: planned.serialized, now: now)
+                        let inserted = try TicketRows.insert(db, NewTicket(planned, owner: owner, epoch: fence.epoch), now: now)
                         guard inserted else {
                             report.duplicates += 1
                             continue
@@ -125,12 +121,6 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                 // as a range on not_before, which rescans every ticket sharing the cursor's not_before (100,000 of
                 // them when a benchmark makes them all due at once). The rest of `seq` ties after the cursor, then
                 // everything later.
-                let serializedOK = """
-                    (serialized = 0 OR NOT EXISTS (
-                        SELECT 1 FROM ticket AS earlier
-                        WHERE earlier.job_id = ticket.job_id AND earlier.seq < ticket.seq
-                          AND earlier.finished_at IS NULL))
-                    """
                 let columns = "seq, id, job_id, slot, epoch, queue, not_before"
                 var due: [DueTicket] = []
                 due.reserveCapacity(min(limit, 4096))
@@ -148,7 +138,8 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                     let ties = try db.cachedStatement(
                         sql: """
                             SELECT \(columns) FROM ticket INDEXED BY ticket_due
-                            WHERE state IN ('pending', 'retrying') AND not_before = ? AND seq > ? AND \(serializedOK)
+                            WHERE \(TicketPredicate.claimable) AND not_before = ? AND seq > ?
+                              AND \(TicketPredicate.serializedClear)
                             ORDER BY seq LIMIT ?
                             """)
                     try collect(ties, [cursor.notBefore, cursor.seq, limit])
@@ -157,7 +148,8 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                     let later = try db.cachedStatement(
                         sql: """
                             SELECT \(columns) FROM ticket INDEXED BY ticket_due
-                            WHERE state IN ('pending', 'retrying') AND not_before > ? AND not_before <= ? AND \(serializedOK)
+                            WHERE \(TicketPredicate.claimable) AND not_before > ? AND not_before <= ?
+                              AND \(TicketPredicate.serializedClear)
                             ORDER BY not_before, seq LIMIT ?
                             """)
                     try collect(later, [cursor?.notBefore ?? Int64.min, horizon.milliseconds, limit - due.count])
@@ -174,7 +166,7 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                     db.cachedStatement(sql: "SELECT MIN(due_at) FROM job WHERE deleted_at IS NULL AND due_at IS NOT NULL"))
                 let ticket = try Int64.fetchOne(
                     db.cachedStatement(
-                        sql: "SELECT MIN(not_before) FROM ticket WHERE state IN ('pending', 'retrying') AND not_before > ?"),
+                        sql: "SELECT MIN(not_before) FROM ticket WHERE \(TicketPredicate.claimable) AND not_before > ?"),
                     arguments: [now.milliseconds])
                 return (Codec.timestamp(job), Codec.timestamp(ticket))
             }
@@ -199,13 +191,7 @@ public struct SQLiteSchedulerStore: SchedulerStore {
         try await StoreError.mapping("expire leases") {
             try await database.pool.write { db in
                 try fence.check(db, now: now)
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT seq, id, job_id, attempt, max_attempts, cancel_requested FROM ticket
-                        WHERE state = 'running' AND lease_expires_at <= ? LIMIT ?
-                        """,
-                    arguments: [now.milliseconds, limit])
+                let rows = try Row.fetchAll(db, sql: TicketRows.expiredSQL, arguments: [now.milliseconds, limit])
                 var expired: [TicketID] = []
                 for row in rows {
                     guard let id = row.ticketID("id") else { continue }
@@ -224,17 +210,7 @@ public struct SQLiteSchedulerStore: SchedulerStore {
         try await StoreError.mapping("enforce deadlines") {
             try await database.pool.write { db in
                 try fence.check(db, now: now)
-                try db.execute(
-                    sql: """
-                        UPDATE ticket SET state = 'skipped', reason = 'misfire', finished_at = ?,
-                            detail = 'not claimed by its start deadline (slot + misfireGrace)'
-                        WHERE state = 'pending' AND deadline IS NOT NULL AND deadline <= ?
-                          AND (deadline_if_newer = 0 OR EXISTS (
-                                SELECT 1 FROM ticket AS newer
-                                WHERE newer.job_id = ticket.job_id AND newer.manual = 0 AND newer.slot > ticket.slot))
-                        """,
-                    arguments: [now.milliseconds, now.milliseconds])
-                return db.changesCount
+                return try TicketRows.misfire(db, now: now)
             }
         }
     }
@@ -244,7 +220,10 @@ public struct SQLiteSchedulerStore: SchedulerStore {
             try await database.pool.read { db in
                 try Row.fetchAll(
                     db,
-                    sql: "SELECT id, executor FROM ticket WHERE state = 'running' AND cancel_requested = 1 AND executor IS NOT NULL"
+                    sql: """
+                        SELECT id, executor FROM ticket
+                        WHERE \(TicketPredicate.running) AND cancel_requested = 1 AND executor IS NOT NULL
+                        """
                 ).compactMap { row -> (TicketID, executor: String)? in
                     guard let id = row.ticketID("id") else { return nil }
                     return (id, executor: row["executor"])

@@ -29,27 +29,20 @@ public struct SQLiteTicketStore: TicketStore {
                 }
                 // After the replay above: a key already answered keeps its answer.
                 try JobRows.requireReadableSpec(job, for: "triggered")
-                let id = TicketID.manual(job: job.id, idempotencyKey: key)
-                let inserted = try TicketRows.insert(
-                    db, id: id, job: job, slot: now, manual: true, idempotencyKey: key, state: .pending, reason: nil,
-                    detail: nil, epoch: nil, notBefore: now, deadline: nil, deadlineIfNewer: false,
-                    serialized: job.spec.policy.overlap == .forbid, now: now)
+                let new = NewTicket.manual(job: job, idempotencyKey: key, now: now)
+                let inserted = try TicketRows.insertReturningTicket(db, new, now: now)
                 try db.cachedStatement(
                     sql: "INSERT INTO idempotency_key (job_id, key, ticket_id, created_at) VALUES (?, ?, ?, ?)"
-                ).execute(arguments: [job.id.rawValue, key, Codec.blob(id), now.milliseconds])
-                if !inserted {
+                ).execute(arguments: [job.id.rawValue, key, Codec.blob(new.id), now.milliseconds])
+                guard let ticket = inserted else {
                     // The ticket outlived its key's record: answer with the ticket as it is, not a second one.
-                    guard let existing = try TicketRows.ticket(db, id: id, withAttempts: true) else {
-                        throw StoreError(.corrupt, "manual ticket \(id) is neither new nor stored")
+                    guard let existing = try TicketRows.ticket(db, id: new.id, withAttempts: true) else {
+                        throw StoreError(.corrupt, "manual ticket \(new.id) is neither new nor stored")
                     }
                     return (existing, false)
                 }
                 try db.cachedStatement(sql: "UPDATE job SET last_ticket = ? WHERE id = ?").execute(
-                    arguments: [Codec.blob(id), job.id.rawValue])
-                // Exactly the row just inserted (no attempts yet); reading it back cost two more queries per trigger.
-                let ticket = Ticket(
-                    id: id, jobID: job.id, jobName: job.name, revision: job.revision, slot: now, state: .pending, epoch: nil,
-                    maxAttempts: job.spec.policy.retry.maxAttempts, notBefore: now, createdAt: now, manual: true, attempts: [])
+                    arguments: [Codec.blob(new.id), job.id.rawValue])
                 return (ticket, true)
             }
         }
@@ -106,23 +99,11 @@ public struct SQLiteTicketStore: TicketStore {
     public func cancel(_ id: TicketID, now: Timestamp) async throws(StoreError) -> Ticket {
         try await StoreError.mapping("cancel ticket") {
             try await database.pool.write { db in
+                if let cancelled = try TicketRows.cancel(db, id: id, now: now) { return cancelled }
                 guard let ticket = try TicketRows.ticket(db, id: id, withAttempts: false) else {
                     throw StoreError(.notFound, "no ticket \(id)")
                 }
-                switch ticket.state {
-                case .pending, .retrying:
-                    try db.execute(
-                        sql: "UPDATE ticket SET state = 'cancelled', reason = 'cancelled', finished_at = ? WHERE id = ?",
-                        arguments: [now.milliseconds, Codec.blob(id)])
-                case .running:
-                    try db.execute(sql: "UPDATE ticket SET cancel_requested = 1 WHERE id = ?", arguments: [Codec.blob(id)])
-                default:
-                    throw StoreError(.conflict, "ticket \(id) is already \(ticket.state.rawValue)")
-                }
-                guard let updated = try TicketRows.ticket(db, id: id, withAttempts: true) else {
-                    throw StoreError(.corrupt, "ticket \(id) vanished inside its own transaction")
-                }
-                return updated
+                throw StoreError(.conflict, "ticket \(id) is already \(ticket.state.rawValue)")
             }
         }
     }

@@ -3,13 +3,9 @@ import BatonStore
 import Foundation
 import GRDB
 
-/// SQL for the `ticket` and `attempt` tables, shared by the repositories that write them
-/// inside their own transactions. Every state change is one conditional UPDATE whose WHERE
-/// clause is the state machine's precondition (CONTRACT §6).
+/// SQL for the `ticket` and `attempt` tables, shared by the repositories that write them inside their own
+/// transactions. The state machine's operations and their preconditions are in `TicketTransitions.swift`.
 package enum TicketRows {
-    /// Unfinished (pending, running or retrying), in the form the `ticket_open_job` index answers.
-    static let open = "finished_at IS NULL"
-
     /// The job columns a ticket row copies.
     package struct Owner {
         var jobID: JobID
@@ -33,63 +29,18 @@ package enum TicketRows {
         }
     }
 
-    package static func insert(
-        _ db: Database, id: TicketID, job: Job, slot: Timestamp, manual: Bool, idempotencyKey: String?,
-        state: TicketState, reason: TicketReason?, detail: String?, epoch: Int64?, notBefore: Timestamp,
-        deadline: Timestamp?, deadlineIfNewer: Bool, serialized: Bool, now: Timestamp
-    ) throws -> Bool {
-        try insert(
-            db, id: id, owner: Owner(job), slot: slot, manual: manual, idempotencyKey: idempotencyKey, state: state,
-            reason: reason, detail: detail, epoch: epoch, notBefore: notBefore, deadline: deadline,
-            deadlineIfNewer: deadlineIfNewer, serialized: serialized, now: now)
-    }
-
-    package static func insert(
-        _ db: Database, id: TicketID, owner job: Owner, slot: Timestamp, manual: Bool, idempotencyKey: String?,
-        state: TicketState, reason: TicketReason?, detail: String?, epoch: Int64?, notBefore: Timestamp,
-        deadline: Timestamp?, deadlineIfNewer: Bool, serialized: Bool, now: Timestamp
-    ) throws -> Bool {
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT OR IGNORE INTO ticket (id, job_id, job_name, revision, queue, slot, manual, idempotency_key, state,
-                    reason, detail, epoch, not_before, deadline, deadline_if_newer, serialized, max_attempts, created_at,
-                    finished_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-        try statement.execute(arguments: [
-            Codec.blob(id), job.jobID.rawValue, job.name, job.revision, job.queue, slot.milliseconds, manual,
-            idempotencyKey, state.rawValue, reason?.rawValue, detail, epoch, notBefore.milliseconds,
-            deadline?.milliseconds, deadlineIfNewer, serialized, job.maxAttempts, now.milliseconds,
-            state.isFinal ? now.milliseconds : nil,
-        ])
-        return db.changesCount == 1
-    }
-
     static func hasUnfinished(_ db: Database, jobID: JobID) throws -> Bool {
         // Cached: the tick asks this once per due job, up to 100,000 times a minute.
         let statement = try db.cachedStatement(
-            sql: "SELECT EXISTS (SELECT 1 FROM ticket WHERE job_id = ? AND \(open))")
+            sql: "SELECT EXISTS (SELECT 1 FROM ticket WHERE job_id = ? AND \(TicketPredicate.unfinished))")
         return try Bool.fetchOne(statement, arguments: [jobID.rawValue]) ?? false
     }
 
     /// Unfinished tickets of the job, counted up to `limit` (all the bounded queue of catch-up all + forbid needs).
     static func unfinishedCount(_ db: Database, jobID: JobID, upTo limit: Int) throws -> Int {
         let statement = try db.cachedStatement(
-            sql: "SELECT COUNT(*) FROM (SELECT 1 FROM ticket WHERE job_id = ? AND \(open) LIMIT ?)")
+            sql: "SELECT COUNT(*) FROM (SELECT 1 FROM ticket WHERE job_id = ? AND \(TicketPredicate.unfinished) LIMIT ?)")
         return try Int.fetchOne(statement, arguments: [jobID.rawValue, limit]) ?? 0
-    }
-
-    /// Pending and retrying tickets are cancelled; running ones are asked to stop (seen at their next heartbeat).
-    static func cancelUnfinished(_ db: Database, jobID: JobID, reason: TicketReason, now: Timestamp) throws {
-        try db.execute(
-            sql: """
-                UPDATE ticket SET state = 'cancelled', reason = ?, finished_at = ?
-                WHERE job_id = ? AND state IN ('pending', 'retrying')
-                """,
-            arguments: [reason.rawValue, now.milliseconds, jobID.rawValue])
-        try db.execute(
-            sql: "UPDATE ticket SET cancel_requested = 1 WHERE job_id = ? AND state = 'running'",
-            arguments: [jobID.rawValue])
     }
 
     static func ticket(_ db: Database, id: TicketID, withAttempts: Bool) throws -> Ticket? {
@@ -98,13 +49,14 @@ package enum TicketRows {
             return nil
         }
         var ticket = try self.ticket(row)
-        if withAttempts {
-            ticket.attempts = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM attempt WHERE ticket_seq = ? ORDER BY number"),
-                arguments: [row["seq"] as Int64]
-            ).map(attempt)
-        }
+        if withAttempts { ticket.attempts = try attempts(db, seq: row["seq"]) }
         return ticket
+    }
+
+    static func attempts(_ db: Database, seq: Int64) throws -> [Attempt] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM attempt WHERE ticket_seq = ? ORDER BY number"), arguments: [seq]
+        ).map(attempt)
     }
 
     static func ticket(_ row: Row) throws -> Ticket {
@@ -140,8 +92,9 @@ package enum TicketRows {
             output: row["output"])
     }
 
-    /// Ends the running attempt `seq` with `outcome` and moves the ticket per `AttemptResolution`.
-    /// The caller has already matched the claim (token or expired lease) in its WHERE clause.
+    /// Finish, hand back or expire (``TicketTransition/init(ending:)``): ends the running attempt `seq` with
+    /// `outcome` and moves the ticket per `AttemptResolution`. The caller has already matched the operation's
+    /// precondition (`heldSQL` or `expiredSQL`).
     static func finishAttempt(
         _ db: Database, seq: Int64, jobID: String, attempt: Int, maxAttempts: Int, cancelRequested: Bool,
         outcome: AttemptOutcome, status: Int?, output: String?, retry: RetryPolicy, now: Timestamp

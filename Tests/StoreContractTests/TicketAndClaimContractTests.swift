@@ -92,6 +92,32 @@ struct TicketAndClaimContractTests {
         }
     }
 
+    /// A write or cancel answers with the row as the store now holds it (a backend may build the answer from the
+    /// statement's RETURNING row); reading the ticket back must give the same value, attempts included.
+    @Test(arguments: StoreBackend.all)
+    func triggerAndCancelAnswerWithTheTicketAsStored(_ backend: StoreBackend) async throws {
+        let store = try backend.open()
+        _ = try await store.jobs.create(StoreFixture.spec("as-stored", policy: JobPolicy(overlap: .forbid)), now: t0)
+        let (written, created) = try await store.tickets.trigger(jobName: "as-stored", idempotencyKey: "a", now: t0)
+        #expect(created)
+        #expect(written.attempts == [])
+        #expect(try await store.tickets.ticket(written.id) == written)
+        let replay = try await store.tickets.trigger(jobName: "as-stored", idempotencyKey: "a", now: t0 + .seconds(1))
+        #expect(!replay.created)
+        #expect(replay.ticket == written)
+
+        let waiting = try await store.tickets.trigger(jobName: "as-stored", idempotencyKey: "b", now: t0).ticket
+        let cancelled = try await store.tickets.cancel(waiting.id, now: t0 + .seconds(1))
+        #expect(cancelled.attempts == [])
+        #expect(try await store.tickets.ticket(waiting.id) == cancelled)
+
+        _ = try #require(try await store.claims.claim([written.id], executor: "e", now: t0, leaseTTL: .seconds(30)).first)
+        let asked = try await store.tickets.cancel(written.id, now: t0 + .seconds(2))
+        #expect(asked.state == .running)
+        #expect(asked.attempts?.count == 1)
+        #expect(try await store.tickets.ticket(written.id) == asked)
+    }
+
     @Test(arguments: StoreBackend.all)
     func aHandedBackTicketIsClaimableAgainWithoutSpendingAnAttempt(_ backend: StoreBackend) async throws {
         let store = try backend.open()

@@ -1,11 +1,5 @@
-/// Where a ticket is in its life (CONTRACT §6):
-///
-/// ```
-/// pending ──claim──▶ running ──▶ succeeded | failed
-///    │                 │ └─failure with attempts left / lease expired─▶ retrying ──claim──▶ running
-///    └─────────────────┴──────────────────────────▶ cancelled
-/// (a slot that is not run is written directly as skipped)
-/// ```
+/// Where a ticket is in its life (CONTRACT §6). The operations that move it, and between which states, are
+/// ``TicketTransition``; the sets below are the preconditions those operations share.
 public enum TicketState: String, Sendable, Codable, CaseIterable {
     /// Written by the leader (or the gateway for a manual trigger); due at `notBefore`.
     case pending
@@ -19,15 +13,17 @@ public enum TicketState: String, Sendable, Codable, CaseIterable {
     /// A slot that was deliberately not run; `reason` says why.
     case skipped
 
-    public var isFinal: Bool {
-        switch self {
-        case .pending, .running, .retrying: false
-        case .succeeded, .failed, .cancelled, .skipped: true
-        }
-    }
+    /// Waiting for an executor: what a claim takes and a cancel ends at once.
+    public static let claimable: Set<TicketState> = [.pending, .retrying]
+    /// Not yet final: what blocks a serialized (overlap forbid) ticket and what a job's deletion cancels.
+    public static let unfinished: Set<TicketState> = [.pending, .running, .retrying]
+    /// Nothing moves a ticket out of these; retention alone deletes it.
+    public static let final: Set<TicketState> = [.succeeded, .failed, .cancelled, .skipped]
+
+    public var isFinal: Bool { Self.final.contains(self) }
 
     /// States a claim may take a ticket from.
-    public var isClaimable: Bool { self == .pending || self == .retrying }
+    public var isClaimable: Bool { Self.claimable.contains(self) }
 }
 
 /// Machine-readable reason codes recorded on tickets (CONTRACT §4, §6, §9a).
