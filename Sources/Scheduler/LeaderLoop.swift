@@ -389,7 +389,7 @@ struct LeaderLoop: Sendable {
                 continue
             }
             registry.offered(peer, ticket: ticket.id, position: ticket.position, now: now)
-            let notice = WireMessage.TicketNotice(id: ticket.id, job: ticket.jobID, slot: ticket.slot, epoch: ticket.epoch)
+            let notice = WireMessage.TicketNotice(id: ticket.id)
             if let index = offerIndex[peer] {
                 offers[index].notices.append(notice)
                 offers[index].redelivered += previous == nil ? 0 : 1

@@ -111,7 +111,7 @@ struct ExecutorServiceTests {
     }
 
     func notice(_ ticket: Ticket) -> WireMessage.TicketNotice {
-        WireMessage.TicketNotice(id: ticket.id, job: ticket.jobID, slot: ticket.slot, epoch: nil)
+        WireMessage.TicketNotice(id: ticket.id)
     }
 
     @Test func claimsRunsCompletesAndHandsBackOnGracefulShutdown() async throws {

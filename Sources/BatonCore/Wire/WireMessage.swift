@@ -1,5 +1,3 @@
-import Foundation
-
 /// A message between schedulers and executors or the gateway (CONTRACT §8).
 ///
 /// Frames: `BATON/1`, the type, a UTF-8 JSON payload. The database is the authority:
@@ -19,7 +17,7 @@ public enum WireMessage: Sendable, Equatable {
     /// Larger messages are refused by the socket (`ZMQ_MAXMSGSIZE`) and by `decode`.
     public static let maximumSize = 1 << 20
 
-    public struct Hello: Codable, Sendable, Equatable {
+    public struct Hello: Sendable, Equatable {
         /// Queues one executor may serve. A scheduler keeps every peer's queue set, so without a cap one HELLO
         /// could make it store and scan thousands of names for every ticket it dispatches.
         public static let maximumQueues = 32
@@ -37,7 +35,7 @@ public enum WireMessage: Sendable, Equatable {
         }
     }
 
-    public struct Credit: Codable, Sendable, Equatable {
+    public struct Credit: Sendable, Equatable {
         public var executor: String
         /// Free slots the sender has right now.
         public var n: Int
@@ -48,21 +46,15 @@ public enum WireMessage: Sendable, Equatable {
         }
     }
 
-    public struct TicketNotice: Codable, Sendable, Equatable {
+    /// "Claim this ticket". Only the id: executors claim by id and read everything else from the database (the
+    /// contract's `{id, job, slot, epoch}`, narrowed; Docs/Architecture.md, "Wire protocol decisions").
+    public struct TicketNotice: Sendable, Equatable {
         public var id: TicketID
-        public var job: JobID
-        public var slot: Timestamp
-        public var epoch: Int64?
 
-        public init(id: TicketID, job: JobID, slot: Timestamp, epoch: Int64?) {
-            self.id = id
-            self.job = job
-            self.slot = slot
-            self.epoch = epoch
-        }
+        public init(id: TicketID) { self.id = id }
     }
 
-    public struct Heartbeat: Codable, Sendable, Equatable {
+    public struct Heartbeat: Sendable, Equatable {
         public var sender: String
         public var inFlight: Int
 
@@ -72,25 +64,25 @@ public enum WireMessage: Sendable, Equatable {
         }
     }
 
-    public struct NotLeader: Codable, Sendable, Equatable {
+    public struct NotLeader: Sendable, Equatable {
         public var scheduler: String
 
         public init(scheduler: String) { self.scheduler = scheduler }
     }
 
-    public struct Wake: Codable, Sendable, Equatable {
+    public struct Wake: Sendable, Equatable {
         public var ticket: TicketID?
 
         public init(ticket: TicketID?) { self.ticket = ticket }
     }
 
-    public struct Bye: Codable, Sendable, Equatable {
+    public struct Bye: Sendable, Equatable {
         public var sender: String
 
         public init(sender: String) { self.sender = sender }
     }
 
-    public struct Cancel: Codable, Sendable, Equatable {
+    public struct Cancel: Sendable, Equatable {
         public var ticket: TicketID
 
         public init(ticket: TicketID) { self.ticket = ticket }
@@ -111,29 +103,34 @@ public enum WireMessage: Sendable, Equatable {
 
     /// The three frames of this message.
     public func encode() -> [[UInt8]] {
+        var out: WireWriter
         switch self {
+        case .hello(let body):
+            out = WireWriter(capacity: 96 + body.executor.utf8.count + body.queues.count * 16)
+            body.write(to: &out)
+        case .credit(let body):
+            out = WireWriter(capacity: 32 + body.executor.utf8.count)
+            body.write(to: &out)
         case .tickets(let notices):
-            return [Array(WireMessage.protocolTag.utf8), Array(typeName.utf8), WireFastPath.encode(notices)]
-        case .credit(let credit):
-            return [Array(WireMessage.protocolTag.utf8), Array(typeName.utf8), WireFastPath.encode(credit)]
-        default:
-            break
+            out = WireWriter(capacity: notices.count * 74 + 2)
+            TicketNotice.write(notices, to: &out)
+        case .heartbeat(let body):
+            out = WireWriter(capacity: 48 + body.sender.utf8.count)
+            body.write(to: &out)
+        case .notLeader(let body):
+            out = WireWriter(capacity: 32 + body.scheduler.utf8.count)
+            body.write(to: &out)
+        case .wake(let body):
+            out = WireWriter(capacity: 80)
+            body.write(to: &out)
+        case .bye(let body):
+            out = WireWriter(capacity: 32 + body.sender.utf8.count)
+            body.write(to: &out)
+        case .cancel(let body):
+            out = WireWriter(capacity: 80)
+            body.write(to: &out)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let payload: Data?
-        switch self {
-        case .hello(let body): payload = try? encoder.encode(body)
-        case .credit(let body): payload = try? encoder.encode(body)
-        case .tickets(let body): payload = try? encoder.encode(body)
-        case .heartbeat(let body): payload = try? encoder.encode(body)
-        case .notLeader(let body): payload = try? encoder.encode(body)
-        case .wake(let body): payload = try? encoder.encode(body)
-        case .bye(let body): payload = try? encoder.encode(body)
-        case .cancel(let body): payload = try? encoder.encode(body)
-        }
-        // Encoding these plain value types cannot fail; an empty object keeps the frame well-formed regardless.
-        return [Array(WireMessage.protocolTag.utf8), Array(typeName.utf8), payload.map { Array($0) } ?? Array("{}".utf8)]
+        return [Array(WireMessage.protocolTag.utf8), Array(typeName.utf8), out.bytes]
     }
 
     /// Parses three frames; anything else is a `WireError` the caller counts and drops.
@@ -144,48 +141,19 @@ public enum WireMessage: Sendable, Equatable {
         }
         let total = frames.reduce(0) { $0 + $1.count }
         guard total <= maximumSize else { throw WireError(.tooLarge, "message of \(total) bytes exceeds \(maximumSize)") }
-        // The per-ticket messages first, without Foundation (see `WireFastPath`); anything unusual falls through.
-        if frames[1].elementsEqual("CREDIT".utf8), let credit = WireFastPath.decodeCredit(frames[2]) {
-            guard (0...1024).contains(credit.n) else { throw WireError(.badPayload, "CREDIT n must be 0...1024") }
-            return .credit(credit)
-        }
-        if frames[1].elementsEqual("TICKETS".utf8), let notices = WireFastPath.decodeTickets(frames[2]) {
-            return .tickets(notices)
-        }
         let type = String(decoding: frames[1], as: UTF8.self)
-        let data = Data(frames[2])
-        let decoder = JSONDecoder()
-        func body<T: Decodable>(_: T.Type) throws(WireError) -> T {
-            do {
-                return try decoder.decode(T.self, from: data)
-            } catch {
-                throw WireError(.badPayload, "\(type) payload is not valid: \(error)")
-            }
-        }
+        let payload = frames[2]
         switch type {
-        case "HELLO":
-            let hello = try body(Hello.self)
-            guard (1...1024).contains(hello.capacity) else { throw WireError(.badPayload, "HELLO capacity must be 1...1024") }
-            guard (1...255).contains(hello.executor.utf8.count) else {
-                throw WireError(.badPayload, "HELLO executor must be 1 to 255 bytes")
-            }
-            guard hello.queues.count <= Hello.maximumQueues else {
-                throw WireError(.badPayload, "HELLO lists \(hello.queues.count) queues; at most \(Hello.maximumQueues)")
-            }
-            guard hello.queues.allSatisfy(JobSpec.isValidName) else {
-                throw WireError(.badPayload, "HELLO queue names must match [a-z0-9][a-z0-9._-]{0,62}")
-            }
-            return .hello(hello)
-        case "CREDIT":
-            let credit = try body(Credit.self)
-            guard (0...1024).contains(credit.n) else { throw WireError(.badPayload, "CREDIT n must be 0...1024") }
-            return .credit(credit)
-        case "TICKETS": return .tickets(try body([TicketNotice].self))
-        case "HEARTBEAT": return .heartbeat(try body(Heartbeat.self))
-        case "NOTLEADER": return .notLeader(try body(NotLeader.self))
-        case "WAKE": return .wake(try body(Wake.self))
-        case "BYE": return .bye(try body(Bye.self))
-        case "CANCEL": return .cancel(try body(Cancel.self))
+        case "HELLO": return .hello(try WireReader.read(payload, type: type) { reader throws(WireError) in try Hello(reading: &reader) })
+        case "CREDIT": return .credit(try WireReader.read(payload, type: type) { reader throws(WireError) in try Credit(reading: &reader) })
+        case "TICKETS": return .tickets(try WireReader.read(payload, type: type, TicketNotice.read))
+        case "HEARTBEAT":
+            return .heartbeat(try WireReader.read(payload, type: type) { reader throws(WireError) in try Heartbeat(reading: &reader) })
+        case "NOTLEADER":
+            return .notLeader(try WireReader.read(payload, type: type) { reader throws(WireError) in try NotLeader(reading: &reader) })
+        case "WAKE": return .wake(try WireReader.read(payload, type: type) { reader throws(WireError) in try Wake(reading: &reader) })
+        case "BYE": return .bye(try WireReader.read(payload, type: type) { reader throws(WireError) in try Bye(reading: &reader) })
+        case "CANCEL": return .cancel(try WireReader.read(payload, type: type) { reader throws(WireError) in try Cancel(reading: &reader) })
         default: throw WireError(.unknownType, "unknown message type \"\(type.prefix(32))\"")
         }
     }
