@@ -135,33 +135,10 @@ private struct JSONParser {
                 return text
             case UInt8(ascii: "\\"):
                 position += 1
-                guard position < bytes.count else { throw error("unterminated escape") }
-                let escaped = bytes[position]
-                position += 1
-                switch escaped {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalars.append(escaped)
-                case UInt8(ascii: "b"): scalars.append(0x08)
-                case UInt8(ascii: "f"): scalars.append(0x0C)
-                case UInt8(ascii: "n"): scalars.append(0x0A)
-                case UInt8(ascii: "r"): scalars.append(0x0D)
-                case UInt8(ascii: "t"): scalars.append(0x09)
-                case UInt8(ascii: "u"):
-                    var code = try hex4()
-                    if (0xD800..<0xDC00).contains(code) {
-                        guard bytes.count - position >= 6, bytes[position] == UInt8(ascii: "\\"),
-                            bytes[position + 1] == UInt8(ascii: "u")
-                        else { throw error("unpaired surrogate") }
-                        position += 2
-                        let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw error("unpaired surrogate") }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00..<0xE000).contains(code) {
-                        throw error("unpaired surrogate")
-                    }
-                    guard let scalar = Unicode.Scalar(code) else { throw error("invalid \\u escape") }
-                    scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
-                default:
-                    throw error("invalid escape")
+                do {
+                    try JSONEscape.decode(bytes, at: &position, into: &scalars)
+                } catch {
+                    throw self.error(error.rawValue)
                 }
             default:
                 guard byte >= 0x20 else { throw error("unescaped control character in a string") }
@@ -170,24 +147,6 @@ private struct JSONParser {
             }
         }
         throw error("unterminated string")
-    }
-
-    mutating func hex4() throws(JSONValue.ParseError) -> UInt32 {
-        guard bytes.count - position >= 4 else { throw error("invalid \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[position]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw error("invalid \\u escape")
-            }
-            value = value << 4 | UInt32(digit)
-            position += 1
-        }
-        return value
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, converted as `Double` does.

@@ -213,17 +213,10 @@ struct WireReader {
             case UInt8(ascii: "\""):
                 return content.withUnsafeBufferPointer(body)
             case UInt8(ascii: "\\"):
-                guard let escaped = peek else { throw failure("unterminated escape") }
-                position += 1
-                switch escaped {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): content.append(escaped)
-                case UInt8(ascii: "b"): content.append(0x08)
-                case UInt8(ascii: "f"): content.append(0x0C)
-                case UInt8(ascii: "n"): content.append(0x0A)
-                case UInt8(ascii: "r"): content.append(0x0D)
-                case UInt8(ascii: "t"): content.append(0x09)
-                case UInt8(ascii: "u"): content.append(contentsOf: try unicodeEscape())
-                default: throw failure("invalid escape")
+                do {
+                    try JSONEscape.decode(bytes, at: &position, into: &content)
+                } catch {
+                    throw failure(error.rawValue)
                 }
             default:
                 guard byte >= 0x20 else { throw failure("unescaped control character in a string") }
@@ -231,40 +224,5 @@ struct WireReader {
             }
         }
         throw failure("unterminated string")
-    }
-
-    /// After `\u`: one scalar, or a surrogate pair as two escapes, as UTF-8.
-    private mutating func unicodeEscape() throws(WireError) -> String.UTF8View {
-        var code = try hex4()
-        if (0xD800..<0xDC00).contains(code) {
-            guard bytes.count - position >= 6, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
-            else { throw failure("unpaired surrogate") }
-            position += 2
-            let low = try hex4()
-            guard (0xDC00..<0xE000).contains(low) else { throw failure("unpaired surrogate") }
-            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-        } else if (0xDC00..<0xE000).contains(code) {
-            throw failure("unpaired surrogate")
-        }
-        guard let scalar = Unicode.Scalar(code) else { throw failure("invalid \\u escape") }
-        return String(Character(scalar)).utf8
-    }
-
-    private mutating func hex4() throws(WireError) -> UInt32 {
-        guard bytes.count - position >= 4 else { throw failure("invalid \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[position]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw failure("invalid \\u escape")
-            }
-            value = value << 4 | UInt32(digit)
-            position += 1
-        }
-        return value
     }
 }
