@@ -86,7 +86,7 @@ final class WALCheckpointer: Sendable {
                 let status = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied)
                 control.copied.withLock { $0 = status == SQLITE_OK && copied >= frames }
                 // Under sustained writes commits ask again at once; each checkpoint ends in an fsync, so space them.
-                Thread.sleep(forTimeInterval: WALCheckpointer.minimumSpacing)
+                Thread.sleep(forTimeInterval: WALCheckpointer.minimumSpacing)  // spacing between fsyncs, on its own thread
             }
         }
         thread.name = "baton-wal-checkpoint"
