@@ -68,7 +68,7 @@ struct CommandActionRunnerTests {
         let clock = ContinuousClock()
         let started = clock.now
         let result = await run(
-            ["/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"], timeout: .milliseconds(300))
+            ["/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"], timeout: .milliseconds(300))  // the child under test outlives its timeout on purpose
         let elapsed = clock.now - started
         #expect(result.outcome == .timedOut)
         #expect(result.status == 128 + 9)
@@ -79,7 +79,7 @@ struct CommandActionRunnerTests {
     }
 
     @Test func aTimeoutEndsAPoliteProcessWithTerm() async {
-        let result = await run(["sleep", "30"], timeout: .milliseconds(200))
+        let result = await run(["sleep", "30"], timeout: .milliseconds(200))  // the child under test outlives its timeout on purpose
         #expect(result.outcome == .timedOut)
         #expect(result.status == 128 + 15)
     }
@@ -89,7 +89,7 @@ struct CommandActionRunnerTests {
         let clock = ContinuousClock()
         let started = clock.now
         async let result = runner.run(
-            CommandAction(argv: ["/bin/sh", "-c", "trap '' TERM; echo running; exec sleep 30"]), identity: Self.identity,
+            CommandAction(argv: ["/bin/sh", "-c", "trap '' TERM; echo running; exec sleep 30"]), identity: Self.identity,  // the child under test outlives its timeout on purpose
             timeout: .seconds(60), stop: stop)
         stop.send(.fenced)
         let ended = await result
@@ -126,7 +126,7 @@ struct CommandActionRunnerTests {
     @Test func aTimeoutKillsABackgroundChildThatIgnoresTermAfterTheLeaderExits() async throws {
         // The leader dies of SIGTERM at once; its background child ignores SIGTERM and would run for 300 s.
         let result = await run(
-            ["/bin/sh", "-c", "(trap '' TERM; exec sleep 300) & echo $!; exec sleep 300"], timeout: .milliseconds(300))
+            ["/bin/sh", "-c", "(trap '' TERM; exec sleep 300) & echo $!; exec sleep 300"], timeout: .milliseconds(300))  // the child under test outlives its timeout on purpose
         #expect(result.outcome == .timedOut)
         #expect(result.status == 128 + 15)
         await Self.expectGone(try Self.backgroundPID(result))
@@ -135,7 +135,7 @@ struct CommandActionRunnerTests {
     @Test func aTimeoutKillsTheGroupWhenTheLeaderIgnoresTermAndLeavesAChild() async throws {
         // The leader ignores SIGTERM and so does what it started; after the grace both must be gone.
         let result = await run(
-            ["/bin/sh", "-c", "trap '' TERM; sleep 300 & echo $!; wait"], timeout: .milliseconds(300))
+            ["/bin/sh", "-c", "trap '' TERM; sleep 300 & echo $!; wait"], timeout: .milliseconds(300))  // the child under test outlives its timeout on purpose
         #expect(result.outcome == .timedOut)
         await Self.expectGone(try Self.backgroundPID(result))
     }
@@ -146,7 +146,7 @@ struct CommandActionRunnerTests {
         let clock = ContinuousClock()
         let started = clock.now
         let result = await slow.run(
-            CommandAction(argv: ["/bin/sh", "-c", "sleep 300 & exec sleep 300"]), identity: Self.identity, timeout: .milliseconds(200),
+            CommandAction(argv: ["/bin/sh", "-c", "sleep 300 & exec sleep 300"]), identity: Self.identity, timeout: .milliseconds(200),  // the child under test outlives its timeout on purpose
             stop: StopSignal())
         #expect(result.outcome == .timedOut)
         #expect(clock.now - started < .seconds(20))  // far below the 30 s grace; loose because CI machines are busy
@@ -157,7 +157,7 @@ struct CommandActionRunnerTests {
         defer { unlink(output) }
         let attempt = Task {
             await runner.run(
-                CommandAction(argv: ["/bin/sh", "-c", "(trap '' TERM; exec sleep 300) & echo $! > \(output); exec sleep 300"]),
+                CommandAction(argv: ["/bin/sh", "-c", "(trap '' TERM; exec sleep 300) & echo $! > \(output); exec sleep 300"]),  // the child under test outlives its timeout on purpose
                 identity: Self.identity, timeout: .seconds(600), stop: StopSignal())
         }
         try await waitUntil("the background PID is written") {

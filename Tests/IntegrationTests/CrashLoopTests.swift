@@ -19,7 +19,7 @@ extension EndToEndTests {
         func crashLoop() async throws {
             // /slow answers after 1.5 s, so executors are often killed in the middle of a request.
             let server = try TestHTTPServer { request in
-                if request.path.hasPrefix("/slow") { usleep(1_500_000) }
+                if request.path.hasPrefix("/slow") { usleep(1_500_000) }  // a slow endpoint is the subject: kills land mid-request
                 return .init(status: 200, body: "ok")
             }
             defer { server.stop() }

@@ -154,7 +154,7 @@ struct ExecutionTests {
         _ = try await jobs.create(
             JobSpec(
                 name: "hangs", schedule: ScheduleSpec(.every(.hours(24))),
-                action: .command(CommandAction(argv: ["/bin/sleep", "600"], timeout: .milliseconds(500))),
+                action: .command(CommandAction(argv: ["/bin/sleep", "600"], timeout: .milliseconds(500))),  // the child under test outlives its timeout on purpose
                 policy: JobPolicy(retry: RetryPolicy(maxAttempts: 1))),
             now: SystemWallClock().now())
         _ = try cluster.start("scheduler", name: "scheduler")

@@ -47,7 +47,7 @@ extension EndToEndTests {
                     CommandAction(
                         argv: [
                             "/bin/sh", "-c",
-                            "echo \"$BATON_IDEMPOTENCY_KEY $BATON_ATTEMPT start\" >> \(record); sleep \(seconds); "
+                            "echo \"$BATON_IDEMPOTENCY_KEY $BATON_ATTEMPT start\" >> \(record); sleep \(seconds); "  // a long action is the subject: the partition lands mid-run
                                 + "echo \"$BATON_IDEMPOTENCY_KEY $BATON_ATTEMPT end\" >> \(record)",
                         ], timeout: .seconds(30)))
             }
@@ -59,8 +59,8 @@ extension EndToEndTests {
             // Manual tickets only (the schedules are a day apart), so every ticket is one the test wrote.
             // The slow one sleeps 12 s: it must still be running when the 6 s cut ends, with room for a slow machine.
             let manualOnly = JobPolicy(overlap: .allow, retry: RetryPolicy(maxAttempts: 3, initialDelay: .seconds(1)))
-            _ = try await jobs.create(JobSpec(name: "slow", schedule: ScheduleSpec(.every(.hours(24))), action: command(sleep: 12), policy: manualOnly), now: wallNow())
-            _ = try await jobs.create(JobSpec(name: "quick", schedule: ScheduleSpec(.every(.hours(24))), action: command(sleep: 0), policy: manualOnly), now: wallNow())
+            _ = try await jobs.create(JobSpec(name: "slow", schedule: ScheduleSpec(.every(.hours(24))), action: command(sleep: 12), policy: manualOnly), now: wallNow())  // runs 12 s: the partition lands mid-run
+            _ = try await jobs.create(JobSpec(name: "quick", schedule: ScheduleSpec(.every(.hours(24))), action: command(sleep: 0), policy: manualOnly), now: wallNow())  // no wait: the control job
 
             // The link works: a ticket crosses it and runs.
             let (warmup, _) = try await tickets.trigger(jobName: "quick", idempotencyKey: "warmup", now: wallNow())

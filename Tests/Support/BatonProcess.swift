@@ -59,7 +59,7 @@ public final class BatonProcess {
     public func waitForExit(timeout: Duration = .seconds(15)) async -> Int32 {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await Task.sleep(for: .milliseconds(20))  // polls the exit, bounded by `timeout`
         }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
@@ -80,7 +80,7 @@ public func eventually(timeout: Duration, _ condition: () async throws -> Bool) 
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
+        try? await Task.sleep(for: .milliseconds(50))  // the poll step of `eventually`, bounded by its deadline
     }
     return try await condition()
 }
@@ -133,7 +133,7 @@ public struct Workspace {
 /// for an event — use `eventually` for that. Callers measure what actually elapsed with a clock.
 public func hold(_ window: Duration) async throws {
     guard window > .zero else { return }
-    try await Task.sleep(for: window)
+    try await Task.sleep(for: window)  // the span of time is the subject (see above), never an event
 }
 
 /// Runs `sample` every `interval` for `window`, to check that something holds throughout a span of time
@@ -142,6 +142,6 @@ public func observe(for window: Duration, every interval: Duration, _ sample: ()
     let start = ContinuousClock.now
     while ContinuousClock.now - start < window {
         try await sample()
-        try await Task.sleep(for: interval)
+        try await Task.sleep(for: interval)  // sampling period over a window that is itself the subject
     }
 }
