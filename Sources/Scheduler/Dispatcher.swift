@@ -37,7 +37,7 @@ public final class Dispatcher: Service {
         self.logger = logger
         self.leadership = leadership
         self.metrics = metrics
-        self.machine = Mutex(LeaderLoop(settings: LeaderLoop.Settings(configuration), maximumPeers: configuration.maximumPeers))
+        self.machine = Mutex(LeaderLoop(settings: configuration, maximumPeers: configuration.maximumPeers))
         self.context = try ZMQContext()
     }
 

@@ -15,54 +15,11 @@ import BatonStore
 ///      │                                     │ ticked                                     │ no
 ///      │                                     ▼                                            ▼
 ///    idle ◀── sleep(until:) ── nextWake ◀── cancellations ◀── readingDue (credit > 0) ◀───┘
-///    (any store failure: sleep(until: now + failureRetry); a full tick batch: go again at once)
+///    (any store failure: sleep(until: now + leaderFailureRetry); a full tick batch: go again at once)
 /// ```
 /// An event that does not fit the current phase never traps: it returns `.unexpected` and a sleep, and the next pass
 /// starts clean.
 struct LeaderLoop: Sendable {
-    /// The loop's constants, taken from `SchedulerConfiguration` (where each one's reason is given).
-    struct Settings: Sendable, Equatable {
-        var pollInterval: TimeSpan
-        var lookahead: TimeSpan
-        var redeliverAfter: TimeSpan
-        var tickBatch: Int
-        var failureRetry: TimeSpan
-        var dueReadCap: Int
-        var dueReadSlack: Int
-        var cancellationCheckInterval: TimeSpan
-        var peerSilenceTimeout: TimeSpan
-        var sentMemoryFactor: Int64
-        var probationRescan: TimeSpan
-        var maximumWriteAhead: TimeSpan
-        var minimumWriteAhead: TimeSpan
-        var writeAheadMargin: Double
-        var dueJobCountCap: Int
-        var initialTickRate: Double
-        var minimumTickRate: Double
-        var tickRateSampleJobs: Int
-
-        init(_ configuration: SchedulerConfiguration) {
-            pollInterval = configuration.pollInterval
-            lookahead = configuration.lookahead
-            redeliverAfter = configuration.redeliverAfter
-            tickBatch = configuration.tickBatch
-            failureRetry = configuration.leaderFailureRetry
-            dueReadCap = configuration.dueReadCap
-            dueReadSlack = configuration.dueReadSlack
-            cancellationCheckInterval = configuration.cancellationCheckInterval
-            peerSilenceTimeout = configuration.peerSilenceTimeout
-            sentMemoryFactor = configuration.sentMemoryFactor
-            probationRescan = configuration.probationRescan
-            maximumWriteAhead = configuration.maximumWriteAhead
-            minimumWriteAhead = configuration.minimumWriteAhead
-            writeAheadMargin = configuration.writeAheadMargin
-            dueJobCountCap = configuration.dueJobCountCap
-            initialTickRate = configuration.initialTickRate
-            minimumTickRate = configuration.minimumTickRate
-            tickRateSampleJobs = configuration.tickRateSampleJobs
-        }
-    }
-
     enum Phase: Sendable, Equatable {
         /// Not leader: only the registry is kept up to date.
         case following
@@ -110,7 +67,8 @@ struct LeaderLoop: Sendable {
         case unexpected(String)
     }
 
-    let settings: Settings
+    /// The loop's constants: `SchedulerConfiguration` gives each one with its reason.
+    let settings: SchedulerConfiguration
     private(set) var registry: ExecutorRegistry
     private(set) var phase: Phase = .following
     /// Nil while following: a new leadership starts from nothing (a new leader simply sends pending tickets again).
@@ -128,7 +86,7 @@ struct LeaderLoop: Sendable {
         var readOn = false
     }
 
-    init(settings: Settings, maximumPeers: Int) {
+    init(settings: SchedulerConfiguration, maximumPeers: Int) {
         self.settings = settings
         self.registry = ExecutorRegistry(maximumPeers: maximumPeers, redeliverAfter: settings.redeliverAfter)
     }
@@ -336,11 +294,11 @@ struct LeaderLoop: Sendable {
     }
 
     /// A store call of this pass failed, the database refusing our fence (lease lost) included. The pass is abandoned;
-    /// the next one starts after `failureRetry` and learns from the elector whether this process still leads. The
+    /// the next one starts after `leaderFailureRetry` and learns from the elector whether this process still leads. The
     /// memory of what was sent is kept until the fence changes: a lease regained under the same epoch goes on.
     mutating func passFailed(now: Timestamp) -> [Action] {
         phase = work == nil ? .following : .idle
-        return [.sleep(until: now + settings.failureRetry)]
+        return [.sleep(until: now + settings.leaderFailureRetry)]
     }
 
     private mutating func unexpected(_ event: String, now: Timestamp) -> [Action] {
@@ -448,7 +406,7 @@ struct LeaderWork: Sendable {
         self.tickRate = tickRate
     }
 
-    mutating func recordTick(jobs: Int, took: Duration, settings: LeaderLoop.Settings) {
+    mutating func recordTick(jobs: Int, took: Duration, settings: SchedulerConfiguration) {
         guard jobs >= settings.tickRateSampleJobs else { return }
         let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
         guard seconds > 0 else { return }

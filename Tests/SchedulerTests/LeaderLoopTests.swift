@@ -26,7 +26,7 @@ struct LeaderLoopTests {
     static func machine(_ configure: (inout SchedulerConfiguration) -> Void = { _ in }) -> LeaderLoop {
         var configuration = SchedulerConfiguration(id: "s1")
         configure(&configuration)
-        return LeaderLoop(settings: LeaderLoop.Settings(configuration), maximumPeers: 16)
+        return LeaderLoop(settings: configuration, maximumPeers: 16)
     }
 
     func hello(_ name: String, capacity: Int = 4) -> WireMessage.Hello {
