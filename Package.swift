@@ -133,7 +133,7 @@ let package = Package(
             name: "StoreContractTests", dependencies: ["BatonCore", "BatonStore", "BatonSQLite", "BatonSQLiteTestSupport"], swiftSettings: strict),
         // A temporary, migrated SQLite database: the contract suite's SQLite backend and the SQLite tests' fixture.
         .target(
-            name: "BatonSQLiteTestSupport", dependencies: ["BatonStore", "BatonSQLite"], path: "Tests/SQLiteSupport",
+            name: "BatonSQLiteTestSupport", dependencies: ["BatonStore", "BatonSQLite", "BatonTestSupport"], path: "Tests/SQLiteSupport",
             swiftSettings: strict),
         // What only the SQLite backend has: checkpoints, migrations, query plans, raw rows, grouped writes.
         .testTarget(
@@ -144,7 +144,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         // Test helpers shared by test targets: a recording HTTP server, child `baton` processes, bounded waits.
-        .target(name: "BatonTestSupport", dependencies: ["BatonCore"], path: "Tests/Support", swiftSettings: strict),
+        .target(name: "BatonTestSupport", dependencies: ["BatonCore", "BatonStore"], path: "Tests/Support", swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
@@ -167,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "ExecutorTests",
             dependencies: [
-                "Executor", "BatonCore", "BatonStore", "BatonSQLite", "ZeroMQ", "BatonTestSupport",
+                "Executor", "BatonCore", "BatonStore", "BatonSQLite", "ZeroMQ", "BatonTestSupport", "BatonSQLiteTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -183,6 +183,7 @@ let package = Package(
                 "BatonCore",
                 "BatonStore",
                 "BatonSQLite",
+                "BatonTestSupport",
                 "ZeroMQ",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -39,9 +39,9 @@ struct CheckpointTests {
     /// The checkpointer's interval is an hour here, so only the commit's request can make it run in time.
     @Test(.timeLimit(.minutes(1)))
     func aCommitPastAThousandPagesWakesTheCheckpointerAtOnce() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-ckpt-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("baton.sqlite").path
+        let directory = try TemporaryDirectory("ckpt")
+        defer { directory.remove() }
+        let path = directory.databasePath
         let database = try BatonDatabase(StoreConfiguration(path: path), checkpointInterval: 3600)
         let before = try fileSize(path)
         try await fill(database, pages: 1_500)

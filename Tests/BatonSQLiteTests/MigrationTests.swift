@@ -1,15 +1,16 @@
 import BatonCore
 import BatonSQLite
 import BatonStore
+import BatonTestSupport
 import Foundation
 import Testing
 
 @Suite("SQLite: migrations")
 struct MigrationTests {
     @Test func migrationsRunSafelyFromManyConnectionsAtOnce() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-migrate-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("baton.sqlite").path
+        let directory = try TemporaryDirectory("migrate")
+        defer { directory.remove() }
+        let path = directory.databasePath
         try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<8 {
                 group.addTask {

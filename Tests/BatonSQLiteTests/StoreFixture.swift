@@ -12,7 +12,7 @@ final class StoreFixture: Sendable {
 
     var database: BatonDatabase { temporary.database }
     var path: String { temporary.path }
-    var directory: URL { temporary.directory }
+    var directory: URL { temporary.directory.url }
 
     /// Another connection pool on the same file, as a second process would open it.
     func secondConnection() throws -> BatonDatabase { try temporary.secondConnection() }

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 import Testing
 
@@ -25,11 +26,10 @@ struct DurationSettingsTests {
     @Test(arguments: DurationSettingsTests.cases)
     func overBoundDurationExitsTwoNamingTheSetting(_ example: Case) async throws {
         // A real, writable database and a private endpoint: without the bound the role would start and keep running.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-bounds-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try TemporaryDirectory("bounds")
+        defer { directory.remove() }
         var environment = example.environment
-        environment["BATON_DB"] = directory.appendingPathComponent("baton.sqlite").path
+        environment["BATON_DB"] = directory.databasePath
         environment["BATON_DISPATCH_BIND"] = "ipc://\(directory.path)/dispatch"
         environment["BATON_SCHEDULERS"] = "ipc://\(directory.path)/dispatch"
         let (process, _, err) = try ExecutorCommandTests.launch(example.arguments, environment: environment)

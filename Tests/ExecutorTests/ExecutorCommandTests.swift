@@ -1,6 +1,7 @@
 import BatonCore
 import BatonSQLite
 import BatonStore
+import BatonTestSupport
 import Foundation
 import Testing
 
@@ -68,10 +69,9 @@ struct ExecutorCommandTests {
     }
 
     @Test func sigtermStopsARunningExecutorCleanly() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-exec-cmd-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("baton.sqlite").path
+        let directory = try TemporaryDirectory("exec-cmd")
+        defer { directory.remove() }
+        let path = directory.databasePath
         let id = "cmd-\(UUID().uuidString.prefix(8))"
         let (process, _, _) = try Self.launch(
             ["executor", "--schedulers", "tcp://127.0.0.1:1", "--executor-id", id, "--log-level", "error"],

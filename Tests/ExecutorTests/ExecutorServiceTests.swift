@@ -1,6 +1,7 @@
 import BatonCore
 import BatonSQLite
 import BatonStore
+import BatonSQLiteTestSupport
 import Executor
 import Foundation
 import Logging
@@ -63,15 +64,13 @@ final class FakeScheduler: Sendable {
 
 @Suite("Executor end to end: real ROUTER, real SQLite, real processes")
 struct ExecutorServiceTests {
-    let directory: URL
-    let database: BatonDatabase
+    /// Removed with the suite instance, which Swift Testing makes per test.
+    let temporary: TemporarySQLite
+    var database: BatonDatabase { temporary.database }
     let logger: Logger
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-executor-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        database = try BatonDatabase(StoreConfiguration(path: directory.appendingPathComponent("baton.sqlite").path))
-        try database.migrate()
+        temporary = try TemporarySQLite(prefix: "executor")
         var logger = Logger(label: "test.executor")
         logger.logLevel = .critical
         self.logger = logger

@@ -1,6 +1,7 @@
 import BatonCore
 import BatonSQLite
 import BatonStore
+import BatonTestSupport
 import Foundation
 import Gateway
 import HTTPTypes
@@ -16,7 +17,7 @@ final class GatewayFixture: Sendable {
     static let token = "test-token-0123456789abcdef"
     static let t0 = Timestamp(milliseconds: 1_790_000_000_000)
 
-    let directory: URL
+    let directory: TemporaryDirectory
     let configuration: GatewayConfiguration
     /// How the gateway under test opens its database; `baton gateway` builds the same from flags and env.
     let store: StoreConfiguration
@@ -30,16 +31,15 @@ final class GatewayFixture: Sendable {
         token: String? = GatewayFixture.token, allowCommands: Bool = false, migrate: Bool = true,
         schedulers: [String] = [], busyTimeout: TimeSpan = .seconds(5), start: Timestamp = GatewayFixture.t0
     ) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-gateway-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = StoreConfiguration(path: directory.appendingPathComponent("baton.sqlite").path, busyTimeout: busyTimeout)
+        directory = try TemporaryDirectory("gateway")
+        store = StoreConfiguration(path: directory.databasePath, busyTimeout: busyTimeout)
         self.migrate = migrate
         configuration = GatewayConfiguration(apiToken: token, schedulers: schedulers, allowCommands: allowCommands)
         clock = ManualWallClock(start)
     }
 
     deinit {
-        try? FileManager.default.removeItem(at: directory)
+        directory.remove()
     }
 
     var databasePath: String { store.path }

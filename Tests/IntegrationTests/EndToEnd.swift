@@ -98,15 +98,9 @@ final class E2ECluster {
     func job(_ name: String) async throws -> Job? { try await SQLiteJobStore(database).job(named: name) }
 
     /// Every ticket of a job, across pages.
+
     func tickets(_ job: String) async throws -> [Ticket] {
-        var all: [Ticket] = []
-        var cursor: String?
-        repeat {
-            let page = try await SQLiteTicketStore(database).list(TicketFilter(jobName: job), limit: 1000, cursor: cursor)
-            all += page.items
-            cursor = page.nextCursor
-        } while cursor != nil
-        return all
+        try await SQLiteTicketStore(database).all(TicketFilter(jobName: job))
     }
 
     /// Tickets with their attempts (the list omits them).

@@ -39,15 +39,10 @@ struct ExecutionTests {
             for process in processes { await process.waitForExit() }
         }
 
+        /// Every ticket of a job, across pages.
+
         func tickets(_ job: String) async throws -> [Ticket] {
-            var all: [Ticket] = []
-            var cursor: String?
-            repeat {
-                let page = try await SQLiteTicketStore(database).list(TicketFilter(jobName: job), limit: 1000, cursor: cursor)
-                all += page.items
-                cursor = page.nextCursor
-            } while cursor != nil
-            return all
+            try await SQLiteTicketStore(database).all(TicketFilter(jobName: job))
         }
     }
 

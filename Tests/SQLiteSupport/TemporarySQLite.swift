@@ -1,22 +1,22 @@
 import BatonSQLite
 import BatonStore
+import BatonTestSupport
 import Foundation
 
 /// A fresh, migrated SQLite file in its own temporary directory, removed when this is released. Shared by the
 /// contract suite (as its SQLite backend) and the SQLite-only tests, so both test the same set-up.
 public final class TemporarySQLite: Sendable {
-    public let directory: URL
+    public let directory: TemporaryDirectory
     public let database: BatonDatabase
 
-    public init(prefix: String = "baton-store") throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        database = try BatonDatabase(StoreConfiguration(path: directory.appendingPathComponent("baton.sqlite").path))
+    public init(prefix: String = "store") throws {
+        directory = try TemporaryDirectory(prefix)
+        database = try BatonDatabase(StoreConfiguration(path: directory.databasePath))
         try database.migrate()
     }
 
     deinit {
-        try? FileManager.default.removeItem(at: directory)
+        directory.remove()
     }
 
     public var path: String { database.configuration.path }

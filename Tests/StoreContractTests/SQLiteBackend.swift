@@ -8,7 +8,7 @@ extension StoreBackend {
     static let sqlite = StoreBackend(
         name: "SQLite",
         open: {
-            let temporary = try TemporarySQLite(prefix: "baton-contract")
+            let temporary = try TemporarySQLite(prefix: "contract")
             return StoreFixture(stores: .sqlite(temporary.database), owner: temporary) {
                 .sqlite(try temporary.secondConnection())
             }

@@ -116,13 +116,13 @@ private func canBind(_ port: Int) -> Bool {
     } == 0
 }
 
-/// A temporary directory for one test's database and logs, removed afterwards unless the test failed.
+/// A temporary directory for one multi-process test's database and logs. Deliberately kept afterwards: a failure's
+/// message names the processes' logs, which are read there (a few MB each; the system clears its temporary folder).
 public struct Workspace {
     public let directory: URL
 
     public init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-it-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory("it").url
     }
 
     public var databasePath: String { directory.appendingPathComponent("baton.sqlite").path }
