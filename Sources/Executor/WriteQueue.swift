@@ -12,47 +12,27 @@ final class WriteQueue: Sendable {
         var isEmpty: Bool { completions.isEmpty && claims.isEmpty }
     }
 
-    private struct State {
-        var items = Batch()
-        var waiter: CheckedContinuation<Void, Never>?
-    }
-
-    private let state = Mutex(State())
+    private let items = Mutex(Batch())
+    /// Rung on every append; a ring between the writer's take and its wait is remembered, so none is lost.
+    private let appended = Doorbell()
 
     func append(completions: [Completion] = [], claims: [TicketID] = []) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.items.completions += completions
-            state.items.claims += claims
-            defer { state.waiter = nil }
-            return state.waiter
+        items.withLock { items in
+            items.completions += completions
+            items.claims += claims
         }
-        waiter?.resume()
+        appended.ring()
     }
 
     /// Everything queued, waiting for at least one item; nil when the calling task is cancelled.
     func takeAll() async -> Batch? {
         while !Task.isCancelled {
-            let batch = state.withLock { state -> Batch in
-                defer { state.items = Batch() }
-                return state.items
+            let batch = items.withLock { items -> Batch in
+                defer { items = Batch() }
+                return items
             }
             if !batch.isEmpty { return batch }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLock { state -> Bool in
-                        if !state.items.isEmpty || Task.isCancelled { return true }
-                        state.waiter = continuation
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
-            } onCancel: {
-                let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                    defer { state.waiter = nil }
-                    return state.waiter
-                }
-                waiter?.resume()
-            }
+            await appended.wait()
         }
         return nil
     }

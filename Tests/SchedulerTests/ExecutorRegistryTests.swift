@@ -93,32 +93,6 @@ struct ExecutorRegistryTests {
     }
 }
 
-@Suite("Doorbell")
-struct DoorbellTests {
-    @Test func aRingWakesAWaiterLongBeforeItsTimeout() async {
-        let bell = Doorbell()
-        let clock = ContinuousClock()
-        let started = clock.now
-        async let waited: Void = bell.wait(timeout: .seconds(30))
-        bell.ring()
-        await waited
-        #expect(clock.now - started < .seconds(10))
-    }
-
-    @Test func aRingWithNobodyWaitingIsRememberedOnce() async {
-        let bell = Doorbell()
-        bell.ring()
-        bell.ring()
-        let clock = ContinuousClock()
-        let started = clock.now
-        await bell.wait(timeout: .seconds(30))  // returns at once: the ring was remembered
-        #expect(clock.now - started < .seconds(10))
-        let second = clock.now
-        await bell.wait(timeout: .milliseconds(50))  // the two rings counted as one: this one times out
-        #expect(clock.now - second >= .milliseconds(50))
-    }
-}
-
 /// A peer that takes offers and never claims them (CONTRACT §8: a forged message may delay a ticket, never lose
 /// it). The leader learns of claims from the due queue in the database, which a peer cannot forge.
 @Suite("Executor registry: caps and peers that never claim")
