@@ -68,7 +68,7 @@ public struct SQLiteBenchmarkStore: Sendable {
                 try await database.pool.write { db in
                     var jobs: [Job] = []
                     for name in jobNames {
-                        guard let job = try JobRows.live(db, name: name) else {
+                        guard let job = try JobRows.live(db, name: name, specs: database.caches.specs) else {
                             throw StoreError(.notFound, "no job named \"\(name)\"")
                         }
                         jobs.append(job)
@@ -212,7 +212,7 @@ public struct SQLiteBenchmarkStore: Sendable {
             try await StoreError.mapping("fill history") {
                 try await database.pool.write { db in
                     for id in chunk {
-                        guard let job = try JobRows.byID(db, id) else { throw StoreError(.notFound, "no job \(id)") }
+                        guard let job = try JobRows.byID(db, id, specs: database.caches.specs) else { throw StoreError(.notFound, "no job \(id)") }
                         let owner = TicketRows.Owner(job)
                         for index in 0..<perJob {
                             let slot = now - .minutes(Int64(perJob - index))

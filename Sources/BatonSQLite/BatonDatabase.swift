@@ -14,14 +14,17 @@ public final class BatonDatabase: Sendable {
     /// Keeps WAL checkpoints (and their fsyncs) out of commits.
     let checkpointer: WALCheckpointer
     public let configuration: StoreConfiguration
+    /// This process's caches of what never changes per job revision, shared by every store on this database.
+    package let caches: StoreCaches
 
-    public convenience init(_ configuration: StoreConfiguration) throws(StoreError) {
-        try self.init(configuration, checkpointInterval: 0.2)
+    public convenience init(_ configuration: StoreConfiguration, caches: StoreCaches = StoreCaches()) throws(StoreError) {
+        try self.init(configuration, caches: caches, checkpointInterval: 0.2)
     }
 
     /// `checkpointInterval`: how often the background checkpointer runs when no commit asks (tests lengthen it).
-    init(_ configuration: StoreConfiguration, checkpointInterval: TimeInterval) throws(StoreError) {
+    init(_ configuration: StoreConfiguration, caches: StoreCaches = StoreCaches(), checkpointInterval: TimeInterval) throws(StoreError) {
         self.configuration = configuration
+        self.caches = caches
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         do {
             // A new directory is the owner's alone too (it may also hold the API token).

@@ -10,7 +10,7 @@ public struct SQLiteJobStore: JobStore {
 
     public func create(_ spec: JobSpec, now: Timestamp) async throws(StoreError) -> Job {
         try await write("create job") { db in
-            if try JobRows.live(db, name: spec.name) != nil {
+            if try JobRows.live(db, name: spec.name, specs: database.caches.specs) != nil {
                 throw StoreError(.conflict, "a job named \"\(spec.name)\" already exists")
             }
             return try JobRows.insert(db, spec: spec, now: now)
@@ -19,7 +19,7 @@ public struct SQLiteJobStore: JobStore {
 
     public func put(_ spec: JobSpec, ifRevision: Int64?, now: Timestamp) async throws(StoreError) -> (job: Job, created: Bool) {
         try await write("put job") { db in
-            guard let existing = try JobRows.live(db, name: spec.name) else {
+            guard let existing = try JobRows.live(db, name: spec.name, specs: database.caches.specs) else {
                 if let ifRevision {
                     throw StoreError(.revisionMismatch, "job \"\(spec.name)\" does not exist (If-Match \(ifRevision))")
                 }
@@ -31,7 +31,7 @@ public struct SQLiteJobStore: JobStore {
     }
 
     public func job(named name: String) async throws(StoreError) -> Job? {
-        try await read("get job") { db in try JobRows.live(db, name: name) }
+        try await read("get job") { db in try JobRows.live(db, name: name, specs: database.caches.specs) }
     }
 
     public func job(id: JobID, revision: Int64) async throws(StoreError) -> JobSpec? {
@@ -62,7 +62,7 @@ public struct SQLiteJobStore: JobStore {
             }
             sql += " ORDER BY name LIMIT ?"
             arguments += [limit + 1]
-            var jobs = try Row.fetchAll(db, sql: sql, arguments: arguments).map(JobRows.job)
+            var jobs = try Row.fetchAll(db, sql: sql, arguments: arguments).map { try JobRows.job($0, specs: database.caches.specs) }
             var next: String?
             if jobs.count > limit {
                 jobs.removeLast()
@@ -74,7 +74,7 @@ public struct SQLiteJobStore: JobStore {
 
     public func setPaused(_ paused: Bool, name: String, ifRevision: Int64?, now: Timestamp) async throws(StoreError) -> Job {
         try await write("pause job") { db in
-            guard let existing = try JobRows.live(db, name: name) else {
+            guard let existing = try JobRows.live(db, name: name, specs: database.caches.specs) else {
                 throw StoreError(.notFound, "no job named \"\(name)\"")
             }
             try JobRows.check(existing, ifRevision: ifRevision)
@@ -88,7 +88,7 @@ public struct SQLiteJobStore: JobStore {
 
     public func delete(name: String, ifRevision: Int64?, now: Timestamp) async throws(StoreError) {
         try await write("delete job") { db in
-            guard let existing = try JobRows.live(db, name: name) else {
+            guard let existing = try JobRows.live(db, name: name, specs: database.caches.specs) else {
                 throw StoreError(.notFound, "no job named \"\(name)\"")
             }
             try JobRows.check(existing, ifRevision: ifRevision)
@@ -110,29 +110,25 @@ public struct SQLiteJobStore: JobStore {
 
 /// SQL for the `job` table, shared by the repositories that touch it inside their own transactions.
 package enum JobRows {
-    package static func live(_ db: Database, name: String) throws -> Job? {
+    package static func live(_ db: Database, name: String, specs: SpecCache) throws -> Job? {
         // Cached statements here and on the other per-request paths: preparing a statement runs GRDB's authorizer
         // callback once per column, a tenth of the gateway's CPU when every GET prepared its query afresh.
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE name = ? AND deleted_at IS NULL"), arguments: [name]).map(job)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE name = ? AND deleted_at IS NULL"), arguments: [name])
+            .map { try job($0, specs: specs) }
     }
 
-    package static func byID(_ db: Database, _ id: JobID) throws -> Job? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [id.rawValue]).map(job)
+    package static func byID(_ db: Database, _ id: JobID, specs: SpecCache) throws -> Job? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [id.rawValue]).map { try job($0, specs: specs) }
     }
-
-    /// Parsed specs by (job id, revision), for every store in the process. A revision never changes and job ids are
-    /// random UUIDs, so an entry is never stale; without it every GET, trigger and claim batch parsed and validated
-    /// the job's spec (an eighth of the gateway's CPU).
-    static let specs = RevisionCache<JobSpec>(limit: 10_000)
 
     /// The job in a row. A spec this process cannot read does not make the row unreadable: the job comes back
     /// parked, with a stand-in spec, so it can still be listed, shown, replaced and deleted.
-    static func job(_ row: Row) throws -> Job {
+    static func job(_ row: Row, specs: SpecCache) throws -> Job {
         let revision: Int64 = row["revision"]
         // Parked by a scheduler at this revision; a later revision (written by any binary) is not.
         let parkedReason: String? = (row["parked_revision"] as Int64?) == revision ? row["parked_reason"] : nil
         do {
-            let spec = try specs.value(job: row["id"], revision: revision) { try Codec.spec(row["spec"]) }
+            let spec = try specs.value(for: RevisionKey(job: row["id"], revision: revision)) { try Codec.spec(row["spec"]) }
             var job = job(row, spec: spec)
             if let parkedReason {
                 job.state = .parked

@@ -6,11 +6,7 @@ import Synchronization
 
 public struct SQLiteSchedulerStore: SchedulerStore {
     let database: BatonDatabase
-    /// What the tick needs of each job revision (resolved schedule, policy, queue), interned so that jobs with the
-    /// same schedule and policy share one copy. Parsing every due job's spec on every tick was most of the leader's
-    /// CPU at 1,000 tickets/s; caching whole specs cost ~0.7 KB per job (a quarter of the leader's memory at
-    /// 100,000 jobs). Bounded: past the limit it starts over (a miss costs one spec parse).
-    let tickInputs = TickInputsCache(limit: 250_000)
+    private var tickInputs: TickInputsCache { database.caches.tickInputs }
 
     public init(_ database: BatonDatabase) { self.database = database }
 
@@ -313,13 +309,13 @@ final class TickInputs: Sendable {
 /// (job row, revision) → ``TickInputs``, with identical inputs shared: 100,000 jobs `* * * * *` with the default
 /// policy hold one ``TickInputs`` between them. A revision never changes, so an entry never goes stale.
 final class TickInputsCache: Sendable {
-    private struct Key: Hashable {
+    struct Key: Hashable, Sendable {
         var seq: Int64
         var revision: Int64
     }
 
     /// Everything a resolved schedule depends on, plus policy and queue.
-    private struct Content: Hashable {
+    struct Content: Hashable, Sendable {
         var schedule: ScheduleSpec
         /// The job's creation time when an `every` schedule has no anchor (it anchors there), else nil.
         var anchor: Timestamp?
@@ -327,29 +323,23 @@ final class TickInputsCache: Sendable {
         var queue: String
     }
 
-    private struct State {
-        var byRevision: [Key: TickInputs] = [:]
-        var interned: [Content: TickInputs] = [:]
+    private let byRevision: BoundedCache<Key, TickInputs>
+    private let interned: BoundedCache<Content, TickInputs>
+
+    init(limit: Int) {
+        byRevision = BoundedCache(limit: limit)
+        interned = BoundedCache(limit: limit)
     }
-
-    private let state = Mutex(State())
-    private let limit: Int
-
-    init(limit: Int) { self.limit = limit }
 
     func value(seq: Int64, revision: Int64, load: () throws -> (JobSpec, Schedule)) throws -> TickInputs {
         let key = Key(seq: seq, revision: revision)
-        if let hit = state.withLock({ $0.byRevision[key] }) { return hit }
+        if let hit = byRevision[key] { return hit }
         let (spec, schedule) = try load()
         var anchor: Timestamp?
         if case .every = spec.schedule.kind, spec.schedule.anchor == nil, case .every(_, let at) = schedule.rule { anchor = at }
         let content = Content(schedule: spec.schedule, anchor: anchor, policy: spec.policy, queue: spec.queue)
-        return state.withLock { state in
-            if state.byRevision.count >= limit { state = State() }
-            let shared = state.interned[content] ?? TickInputs(schedule: schedule, policy: spec.policy, queue: spec.queue)
-            state.interned[content] = shared
-            state.byRevision[key] = shared
-            return shared
-        }
+        let shared = interned.value(for: content) { TickInputs(schedule: schedule, policy: spec.policy, queue: spec.queue) }
+        byRevision.insert(shared, for: key)
+        return shared
     }
 }

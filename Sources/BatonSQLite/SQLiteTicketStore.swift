@@ -13,7 +13,7 @@ public struct SQLiteTicketStore: TicketStore {
         // them costs one write lock and one WAL commit instead of one each.
         try await StoreError.mapping("trigger") {
             try await database.grouped.write { db in
-                guard let job = try JobRows.live(db, name: jobName) else {
+                guard let job = try JobRows.live(db, name: jobName, specs: database.caches.specs) else {
                     throw StoreError(.notFound, "no job named \"\(jobName)\"")
                 }
                 let key = idempotencyKey ?? UUID().uuidString.lowercased()

@@ -34,8 +34,8 @@ struct GatewayDependencies: Sendable {
     let waker: SchedulerWaker
     let registry: PrometheusCollectorRegistry
     let nodeLiveness: TimeSpan
-    /// Encoded GET bodies of unchanged jobs.
-    let jobBodies = JobBodyCache()
+    /// Encoded GET bodies of unchanged jobs: this process's, made once with the dependencies.
+    let jobBodies = JobBodyCache(limit: 1024)
 
     var jobs: any JobStore { stores.jobs }
     var tickets: any TicketStore { stores.tickets }

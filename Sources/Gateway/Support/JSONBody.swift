@@ -44,24 +44,24 @@ enum JSONBody {
     }
 }
 
+/// A job's encoded GET body, and the job it was encoded from.
+struct EncodedJob: Sendable {
+    var job: Job
+    var body: ByteBuffer
+}
+
 /// The encoded body of each job's latest response, reused while the job is unchanged.
 ///
-/// Why: encoding a job with `JSONEncoder` was a fifth of the gateway's CPU per GET. The key is the whole `Job` as
-/// read for this request (revision, state, times, spec: everything the body shows), so a cached body is only ever
-/// served for an identical job. Bounded: past `limit` jobs it starts over.
-final class JobBodyCache: Sendable {
-    private let entries = Mutex<[JobID: (job: Job, body: ByteBuffer)]>([:])
-    private let limit: Int
+/// Why: encoding a job with `JSONEncoder` was a fifth of the gateway's CPU per GET. The entry is checked against the
+/// whole `Job` as read for this request (revision, state, times, spec: everything the body shows), so a cached body is
+/// only ever served for an identical job.
+typealias JobBodyCache = BoundedCache<JobID, EncodedJob>
 
-    init(limit: Int = 1024) { self.limit = limit }
-
+extension BoundedCache where Key == JobID, Value == EncodedJob {
     func body(for job: Job, encode: (Job) throws -> ByteBuffer) rethrows -> ByteBuffer {
-        if let hit = entries.withLock({ $0[job.id] }), hit.job == job { return hit.body }
+        if let hit = self[job.id], hit.job == job { return hit.body }
         let body = try encode(job)
-        entries.withLock { entries in
-            if entries.count >= limit { entries.removeAll(keepingCapacity: true) }
-            entries[job.id] = (job, body)
-        }
+        insert(EncodedJob(job: job, body: body), for: job.id)
         return body
     }
 }
