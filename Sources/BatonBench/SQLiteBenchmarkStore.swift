@@ -92,7 +92,7 @@ public struct SQLiteBenchmarkStore: Sendable {
     /// Tickets not yet final (pending, retrying, running): cheap, it reads the partial queue indexes.
     public func unfinishedCount() async throws(StoreError) -> Int {
         try await StoreError.mapping("unfinished count") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 let queued = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ticket WHERE \(TicketPredicate.claimable)") ?? 0
                 let running = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ticket WHERE \(TicketPredicate.running)") ?? 0
                 return queued + running
@@ -103,7 +103,7 @@ public struct SQLiteBenchmarkStore: Sendable {
     /// Unfinished tickets due before `instant` (reads only the partial queue indexes).
     public func unfinishedCount(dueBefore instant: Timestamp) async throws(StoreError) -> Int {
         try await StoreError.mapping("unfinished count") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 let queued =
                     try Int.fetchOne(
                         db, sql: "SELECT COUNT(*) FROM ticket WHERE \(TicketPredicate.claimable) AND not_before < ?",
@@ -120,7 +120,7 @@ public struct SQLiteBenchmarkStore: Sendable {
     /// Tickets (manual ones included) created at or after `since`, with their times.
     public func ticketTimes(createdSince since: Timestamp) async throws(StoreError) -> [TicketTimes] {
         try await StoreError.mapping("ticket times") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 try Row.fetchAll(
                     db,
                     sql: """
@@ -140,7 +140,7 @@ public struct SQLiteBenchmarkStore: Sendable {
     /// Per scheduled slot: how many tickets were written for it, and the first and last write instant (created_at).
     public func slotWrites(since: Timestamp) async throws(StoreError) -> [(slot: Int64, tickets: Int, firstWrite: Int64, lastWrite: Int64)] {
         try await StoreError.mapping("slot writes") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 try Row.fetchAll(
                     db,
                     sql: """
@@ -156,7 +156,7 @@ public struct SQLiteBenchmarkStore: Sendable {
     /// The earliest `created_at` of a ticket written under an epoch above `epoch` (a later leader's first ticket).
     public func firstTicket(afterEpoch epoch: Int64) async throws(StoreError) -> Timestamp? {
         try await StoreError.mapping("first ticket of epoch") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 Codec.timestamp(try Int64.fetchOne(db, sql: "SELECT MIN(created_at) FROM ticket WHERE epoch > ?", arguments: [epoch]))
             }
         }
@@ -175,7 +175,7 @@ public struct SQLiteBenchmarkStore: Sendable {
 
     public func census() async throws(StoreError) -> TicketCensus {
         try await StoreError.mapping("census") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 var census = TicketCensus()
                 for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM ticket GROUP BY state") {
                     census.byState[row["state"]] = row["n"]

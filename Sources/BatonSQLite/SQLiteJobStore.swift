@@ -100,7 +100,7 @@ public struct SQLiteJobStore: JobStore {
     }
 
     func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
-        try database.readHere(operation, body)
+        try await StoreError.mapping(operation) { try await database.read(body) }
     }
 
     func write<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {

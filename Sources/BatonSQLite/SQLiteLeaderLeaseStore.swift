@@ -71,7 +71,7 @@ public struct SQLiteLeaderLeaseStore: LeaderLeaseStore {
 
     public func current() async throws(StoreError) -> LeaderLease? {
         try await StoreError.mapping("read leader lease") {
-            try await database.pool.read { db in try LeaderLeaseRows.current(db) }
+            try await database.read { db in try LeaderLeaseRows.current(db) }
         }
     }
 }

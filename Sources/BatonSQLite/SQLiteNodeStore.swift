@@ -57,7 +57,7 @@ public struct SQLiteNodeStore: NodeStore {
 
     public func executors(seenSince since: Timestamp) async throws(StoreError) -> [ExecutorNode] {
         try await StoreError.mapping("list executors") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 try Row.fetchAll(
                     db, sql: "SELECT * FROM executor_node WHERE last_seen >= ? ORDER BY id", arguments: [since.milliseconds]
                 ).map(Self.executor)
@@ -67,7 +67,7 @@ public struct SQLiteNodeStore: NodeStore {
 
     public func executors(seenSince since: Timestamp, limit: Int, after cursor: String?) async throws(StoreError) -> Page<ExecutorNode> {
         try await StoreError.mapping("list executors") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 // Keyset on the primary key, like the other lists: a page never repeats or skips an executor
                 // that stays live while a client pages through.
                 var nodes = try Row.fetchAll(
@@ -93,7 +93,7 @@ public struct SQLiteNodeStore: NodeStore {
 
     public func schedulers(seenSince since: Timestamp) async throws(StoreError) -> [SchedulerNode] {
         try await StoreError.mapping("list schedulers") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 try Row.fetchAll(
                     db, sql: "SELECT * FROM scheduler_node WHERE last_seen >= ? ORDER BY id", arguments: [since.milliseconds]
                 ).map { row in

@@ -33,7 +33,7 @@ public struct SQLiteRetentionStore: RetentionStore {
             // their `perJob`-th newest (an index-only walk of `ticket_job_slot`). A ticket written meanwhile is newer,
             // so the finished tickets older than that slot are still beyond the cap when they are deleted.
             let (examined, crowded) = try await StoreError.mapping("find crowded jobs") {
-                try await database.pool.read { db -> ([Int64], [(seq: Int64, job: String, keepFrom: Int64)]) in
+                try await database.read { db -> ([Int64], [(seq: Int64, job: String, keepFrom: Int64)]) in
                     let jobs = try Row.fetchAll(
                         db.cachedStatement(sql: "SELECT seq, id FROM job WHERE seq > ? ORDER BY seq LIMIT ?"),
                         arguments: [after, rules.jobsPerStep])
@@ -94,7 +94,7 @@ public struct SQLiteRetentionStore: RetentionStore {
             // and triggers pin the current one inside their transaction), so one that no ticket references now
             // never will; the delete still re-checks that it is not current.
             let (scanned, last, stale) = try await StoreError.mapping("find stale revisions") {
-                try await database.pool.read { db -> (Int, (String, Int64)?, [(String, Int64)]) in
+                try await database.read { db -> (Int, (String, Int64)?, [(String, Int64)]) in
                     let page = try Row.fetchAll(
                         db.cachedStatement(
                             sql: """

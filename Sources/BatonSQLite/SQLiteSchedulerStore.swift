@@ -112,7 +112,7 @@ public struct SQLiteSchedulerStore: SchedulerStore {
 
     public func dueTickets(by horizon: Timestamp, after cursor: DueCursor?, limit: Int) async throws(StoreError) -> [DueTicket] {
         try await StoreError.mapping("due tickets") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 // Two index ranges instead of one row-value comparison: SQLite uses `(not_before, seq) > (?, ?)` only
                 // as a range on not_before, which rescans every ticket sharing the cursor's not_before (100,000 of
                 // them when a benchmark makes them all due at once). The rest of `seq` ties after the cursor, then
@@ -157,7 +157,7 @@ public struct SQLiteSchedulerStore: SchedulerStore {
 
     public func nextWake(after now: Timestamp) async throws(StoreError) -> (jobDueAt: Timestamp?, ticketNotBefore: Timestamp?) {
         try await StoreError.mapping("next wake") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 let job = try Int64.fetchOne(
                     db.cachedStatement(sql: "SELECT MIN(due_at) FROM job WHERE deleted_at IS NULL AND due_at IS NOT NULL"))
                 let ticket = try Int64.fetchOne(
@@ -171,7 +171,7 @@ public struct SQLiteSchedulerStore: SchedulerStore {
 
     public func dueJobCount(by instant: Timestamp, cap: Int) async throws(StoreError) -> Int {
         try await StoreError.mapping("due job count") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 try Int.fetchOne(
                     db.cachedStatement(
                         sql: """
@@ -213,7 +213,7 @@ public struct SQLiteSchedulerStore: SchedulerStore {
 
     public func cancellationsRequested() async throws(StoreError) -> [(TicketID, executor: String)] {
         try await StoreError.mapping("cancellations") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 try Row.fetchAll(
                     db,
                     sql: """
@@ -281,7 +281,7 @@ extension SQLiteSchedulerStore {
 
     public func parkedJobCount() async throws(StoreError) -> Int {
         try await StoreError.mapping("parked job count") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 try Int.fetchOne(
                     db,
                     sql: """

@@ -50,13 +50,13 @@ public struct SQLiteTicketStore: TicketStore {
 
     public func ticket(_ id: TicketID) async throws(StoreError) -> Ticket? {
         try await StoreError.mapping("get ticket") {
-            try await database.pool.read { db in try TicketRows.ticket(db, id: id, withAttempts: true) }
+            try await database.read { db in try TicketRows.ticket(db, id: id, withAttempts: true) }
         }
     }
 
     public func list(_ filter: TicketFilter, limit: Int, cursor: String?) async throws(StoreError) -> Page<Ticket> {
         try await StoreError.mapping("list tickets") {
-            try await database.pool.read { db in
+            try await database.read { db in
                 let (sql, arguments) = try Self.listQuery(filter, limit: limit, cursor: cursor)
                 let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
                 let page = rows.prefix(limit)
