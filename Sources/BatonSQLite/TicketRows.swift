@@ -132,10 +132,8 @@ package enum TicketRows {
     ) throws -> AttemptResolution {
         var policy = retry
         policy.maxAttempts = maxAttempts  // the ticket pins the attempt budget it was written with
-        var effective = outcome
-        if cancelRequested && outcome != .succeeded { effective = .cancelled }
         let resolution = AttemptResolution.after(
-            outcome: effective, attempt: attempt, retry: policy, now: now, finalReason: finalReason)
+            outcome: outcome, attempt: attempt, retry: policy, now: now, finalReason: finalReason, cancelRequested: cancelRequested)
         let final = resolution.state.isFinal
         // Cached statements: completions arrive in batches of hundreds, each one these same few updates.
         try db.cachedStatement(

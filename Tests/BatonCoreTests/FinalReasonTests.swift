@@ -27,3 +27,24 @@ struct FinalReasonTests {
                 .state == .cancelled)
     }
 }
+
+@Suite("A requested cancel decides how a running ticket ends")
+struct RequestedCancelTests {
+    static let now = FinalReasonTests.now
+    static let retry = FinalReasonTests.retry
+
+    @Test(arguments: [AttemptOutcome.failed, .timedOut, .handedBack, .leaseExpired, .cancelled])
+    func anythingShortOfSuccessEndsTheTicketCancelled(_ outcome: AttemptOutcome) {
+        let resolution = AttemptResolution.after(outcome: outcome, attempt: 1, retry: Self.retry, now: Self.now, cancelRequested: true)
+        #expect(resolution == AttemptResolution(state: .cancelled, notBefore: nil, reason: .cancelled))
+    }
+
+    @Test func aSuccessThatRacedTheRequestStands() {
+        let resolution = AttemptResolution.after(outcome: .succeeded, attempt: 1, retry: Self.retry, now: Self.now, cancelRequested: true)
+        #expect(resolution.state == .succeeded)
+    }
+
+    @Test func withoutARequestAFailureIsRetried() {
+        #expect(AttemptResolution.after(outcome: .failed, attempt: 1, retry: Self.retry, now: Self.now).state == .retrying)
+    }
+}

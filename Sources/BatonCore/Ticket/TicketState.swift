@@ -71,9 +71,14 @@ public struct AttemptResolution: Sendable, Equatable {
     ///   - attempt: the attempt that just ended (1-based).
     ///   - finalReason: the attempt failed in a way no retry can fix (`commands_disabled`: CONTRACT §4 fails such a
     ///     ticket once); a failure then ends the ticket with this reason, whatever attempts are left.
+    ///   - cancelRequested: someone asked to cancel the running ticket (CONTRACT §5). Whatever ended the attempt
+    ///     short of success (the stop itself, a failure, a timeout, a hand-back at shutdown) then ends the ticket as
+    ///     cancelled: no retry of a ticket its owner asked to stop. A success that raced the request stands.
     public static func after(
-        outcome: AttemptOutcome, attempt: Int, retry: RetryPolicy, now: Timestamp, finalReason: TicketReason? = nil
+        outcome: AttemptOutcome, attempt: Int, retry: RetryPolicy, now: Timestamp, finalReason: TicketReason? = nil,
+        cancelRequested: Bool = false
     ) -> AttemptResolution {
+        let outcome = cancelRequested && outcome != .succeeded ? AttemptOutcome.cancelled : outcome
         switch outcome {
         case .succeeded:
             return AttemptResolution(state: .succeeded, notBefore: nil, reason: nil)
