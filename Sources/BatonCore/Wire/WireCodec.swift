@@ -135,22 +135,10 @@ extension WireMessage.Heartbeat {
 }
 
 extension WireMessage.NotLeader {
-    func write(to out: inout WireWriter) {
-        out.raw(#"{"scheduler":"#)
-        out.string(scheduler)
-        out.byte("}")
-    }
+    func write(to out: inout WireWriter) { out.objectWithString("scheduler", scheduler) }
 
     init(reading reader: inout WireReader) throws(WireError) {
-        var scheduler: String?
-        try reader.object { reader, key throws(WireError) in
-            switch key {
-            case "scheduler" where scheduler == nil: scheduler = try reader.string()
-            default: try reader.skipValue()
-            }
-        }
-        guard let scheduler else { throw reader.failure("scheduler is required") }
-        self.init(scheduler: scheduler)
+        self.init(scheduler: try reader.objectWithString("scheduler"))
     }
 }
 
@@ -178,22 +166,10 @@ extension WireMessage.Wake {
 }
 
 extension WireMessage.Bye {
-    func write(to out: inout WireWriter) {
-        out.raw(#"{"sender":"#)
-        out.string(sender)
-        out.byte("}")
-    }
+    func write(to out: inout WireWriter) { out.objectWithString("sender", sender) }
 
     init(reading reader: inout WireReader) throws(WireError) {
-        var sender: String?
-        try reader.object { reader, key throws(WireError) in
-            switch key {
-            case "sender" where sender == nil: sender = try reader.string()
-            default: try reader.skipValue()
-            }
-        }
-        guard let sender else { throw reader.failure("sender is required") }
-        self.init(sender: sender)
+        self.init(sender: try reader.objectWithString("sender"))
     }
 }
 
@@ -214,5 +190,29 @@ extension WireMessage.Cancel {
         }
         guard let ticket else { throw reader.failure("ticket is required") }
         self.init(ticket: ticket)
+    }
+}
+
+extension WireWriter {
+    /// `{"<key>":"<value>"}`: NOTLEADER and BYE.
+    mutating func objectWithString(_ key: StaticString, _ value: String) {
+        raw(#"{""#)
+        raw(key)
+        raw(#"":"#)
+        string(value)
+        byte("}")
+    }
+}
+
+extension WireReader {
+    /// An object whose one required member is the string `key`; unknown members and a repeat of `key` are skipped
+    /// (the first wins): NOTLEADER and BYE.
+    mutating func objectWithString(_ key: String) throws(WireError) -> String {
+        var value: String?
+        try object { reader, member throws(WireError) in
+            if member == key && value == nil { value = try reader.string() } else { try reader.skipValue() }
+        }
+        guard let value else { throw failure("\(key) is required") }
+        return value
     }
 }
