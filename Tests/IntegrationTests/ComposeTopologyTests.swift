@@ -17,8 +17,8 @@ let composeAvailable =
 /// network would provide is rewritten (service host names → 127.0.0.1 with distinct ports, `/data` → a
 /// temporary directory, `0.0.0.0` → loopback).
 @Suite(
-    "compose.yml as local processes", .serialized, .timeLimit(.minutes(2)),
-    .enabled(if: composeAvailable, "docker-compose and /usr/bin/python3 with PyYAML are needed to read compose.yml"))
+    "compose.sqlite.yml as local processes", .serialized, .timeLimit(.minutes(2)),
+    .enabled(if: composeAvailable, "docker-compose and /usr/bin/python3 with PyYAML are needed to read compose.sqlite.yml"))
 struct ComposeTopologyTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -33,7 +33,7 @@ struct ComposeTopologyTests {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = [
             "-c",
-            #"docker-compose -f compose.yml config | /usr/bin/python3 -c 'import yaml,json,sys; d=yaml.safe_load(sys.stdin); print(json.dumps({k: {"command": v["command"], "environment": v.get("environment", {})} for k, v in d["services"].items()}))'"#,
+            #"docker-compose -f compose.sqlite.yml config | /usr/bin/python3 -c 'import yaml,json,sys; d=yaml.safe_load(sys.stdin); print(json.dumps({k: {"command": v["command"], "environment": v.get("environment", {})} for k, v in d["services"].items()}))'"#,
         ]
         process.currentDirectoryURL = packageRoot
         process.environment = ["PATH": "/usr/bin:/bin", "BATON_API_TOKEN": token]
