@@ -56,7 +56,7 @@ public struct SQLiteClaimStore: ClaimStore {
             // The process-wide spec cache the job store uses too: a (job, revision) always has the same spec.
             let spec: JobSpec
             do {
-                spec = try JobRows.specs.value(job: won.jobID, revision: won.revision) {
+                spec = try StoredSpec.cache.value(job: won.jobID, revision: won.revision) {
                     guard
                         let json = try String.fetchOne(
                             db, sql: "SELECT spec FROM job_revision WHERE job_id = ? AND revision = ?",
@@ -137,31 +137,5 @@ public struct SQLiteClaimStore: ClaimStore {
         }
         try jobTimes.write(db, now: now)
         return accepted
-    }
-}
-
-/// Values derived from one job revision (its parsed spec, its resolved schedule), shared by every copy of the
-/// store that made it. A revision never changes (every edit makes a new one), so an entry never goes stale.
-/// Bounded: past `limit` entries it starts over (a miss only costs one parse).
-final class RevisionCache<Value: Sendable>: Sendable {
-    private struct Key: Hashable {
-        var job: String
-        var revision: Int64
-    }
-
-    private let entries = Mutex<[Key: Value]>([:])
-    private let limit: Int
-
-    init(limit: Int) { self.limit = limit }
-
-    func value(job: String, revision: Int64, load: () throws -> Value) throws -> Value {
-        let key = Key(job: job, revision: revision)
-        if let hit = entries.withLock({ $0[key] }) { return hit }
-        let value = try load()
-        entries.withLock { entries in
-            if entries.count >= limit { entries.removeAll(keepingCapacity: true) }
-            entries[key] = value
-        }
-        return value
     }
 }
