@@ -65,14 +65,9 @@ public struct PostgresJobStore: JobStore {
             }
             binds.append(limit + 1)
             sql += " ORDER BY name LIMIT $\(binds.count)"
-            var jobs = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: database.logger)
+            let jobs = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: database.logger)
                 .rows().map(PostgresJobRows.job)
-            var next: String?
-            if jobs.count > limit {
-                jobs.removeLast()
-                next = jobs.last?.name
-            }
-            return Page(items: jobs, nextCursor: next)
+            return Page(fetched: jobs, limit: limit, cursor: \.name)
         }
     }
 

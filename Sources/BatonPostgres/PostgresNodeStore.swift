@@ -57,18 +57,13 @@ public struct PostgresNodeStore: NodeStore {
         try await database.read("list executors") { connection in
             // Keyset on the primary key, like the other lists: a page never repeats or skips an executor
             // that stays live while a client pages through.
-            var nodes = try await connection.query(
+            let nodes = try await connection.query(
                 """
                 SELECT * FROM executor_node WHERE last_seen >= \(since.milliseconds) AND id > \(cursor ?? "")
                 ORDER BY id LIMIT \(limit + 1)
                 """, logger: database.logger
             ).rows().map(Self.executor)
-            var next: String?
-            if nodes.count > limit {
-                nodes.removeLast()
-                next = nodes.last?.id
-            }
-            return Page(items: nodes, nextCursor: next)
+            return Page(fetched: nodes, limit: limit, cursor: \.id)
         }
     }
 

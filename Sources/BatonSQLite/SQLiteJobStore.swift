@@ -62,13 +62,7 @@ public struct SQLiteJobStore: JobStore {
             }
             sql += " ORDER BY name LIMIT ?"
             arguments += [limit + 1]
-            var jobs = try Row.fetchAll(db, sql: sql, arguments: arguments).map(JobRows.job)
-            var next: String?
-            if jobs.count > limit {
-                jobs.removeLast()
-                next = jobs.last?.name
-            }
-            return Page(items: jobs, nextCursor: next)
+            return Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments).map(JobRows.job), limit: limit, cursor: \.name)
         }
     }
 
