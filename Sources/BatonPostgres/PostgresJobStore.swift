@@ -76,11 +76,7 @@ public struct PostgresJobStore: JobStore {
             guard let existing = try await PostgresJobRows.live(connection, name: name, lock: true, logger: database.logger) else {
                 throw StoreError(.notFound, "no job named \"\(name)\"")
             }
-            try existing.check(ifRevision: ifRevision)
-            try existing.requireReadableSpec(for: paused ? "paused" : "resumed")
-            guard existing.spec.paused != paused else { return existing }
-            var spec = existing.spec
-            spec.paused = paused
+            guard let spec = try existing.pausedSpec(paused, ifRevision: ifRevision) else { return existing }
             return try await update(connection, existing, spec: spec, now: now)
         }
     }

@@ -71,11 +71,7 @@ public struct SQLiteJobStore: JobStore {
             guard let existing = try JobRows.live(db, name: name) else {
                 throw StoreError(.notFound, "no job named \"\(name)\"")
             }
-            try existing.check(ifRevision: ifRevision)
-            try existing.requireReadableSpec(for: paused ? "paused" : "resumed")
-            guard existing.spec.paused != paused else { return existing }
-            var spec = existing.spec
-            spec.paused = paused
+            guard let spec = try existing.pausedSpec(paused, ifRevision: ifRevision) else { return existing }
             return try JobRows.update(db, existing, spec: spec, now: now)
         }
     }

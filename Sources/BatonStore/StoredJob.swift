@@ -190,3 +190,16 @@ extension Job {
         return job
     }
 }
+
+extension Job {
+    /// The spec a pause or resume writes, or nil when the job already is so. Refuses a stale `If-Match`, and a job
+    /// whose stored spec this build cannot read (writing it back would lose what it does not understand).
+    package func pausedSpec(_ paused: Bool, ifRevision: Int64?) throws(StoreError) -> JobSpec? {
+        try check(ifRevision: ifRevision)
+        try requireReadableSpec(for: paused ? "paused" : "resumed")
+        guard spec.paused != paused else { return nil }
+        var edited = spec
+        edited.paused = paused
+        return edited
+    }
+}
