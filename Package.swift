@@ -24,6 +24,11 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        // The PostgreSQL backend (issue 14): the one maintained Swift PostgreSQL client on NIO, so Baton can run its
+        // roles on several hosts over one shared database. It earns its build minutes (NIO, NIOSSL) only because there
+        // is no other way to speak PostgreSQL's wire protocol; it also brings `PostgresClient`, a pooled
+        // swift-service-lifecycle Service, which fits the roles' ServiceGroups.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.21.0"),
     ],
     targets: [
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
@@ -44,6 +49,19 @@ let package = Package(
                 "BatonCore", "BatonStore", .product(name: "GRDB", package: "GRDB.swift"),
                 // The same system SQLite GRDB links, for the few hot statements stepped directly (RawRows.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        // The PostgreSQL stores on postgres-nio, for roles on several hosts. Only `baton` and tests link it.
+        .target(
+            name: "BatonPostgres",
+            dependencies: [
+                "BatonCore", "BatonStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                // Only to recognise the pool's own errors (ConnectionPoolError), which PostgresNIO passes through.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -113,6 +131,7 @@ let package = Package(
                 "BatonCore",
                 "BatonStore",
                 "BatonSQLite",
+                "BatonPostgres",
                 "BatonBench",
                 "BatonRuntime",
                 "Gateway",
@@ -130,7 +149,24 @@ let package = Package(
         // One contract suite for every store protocol, run against each backend (`StoreBackend.all`): a new backend is
         // done when it passes the same tests.
         .testTarget(
-            name: "StoreContractTests", dependencies: ["BatonCore", "BatonStore", "BatonSQLite", "BatonSQLiteTestSupport"], swiftSettings: strict),
+            name: "StoreContractTests",
+            dependencies: [
+                "BatonCore", "BatonStore", "BatonSQLite", "BatonSQLiteTestSupport", "BatonPostgres",
+                "BatonPostgresTestSupport",
+            ],
+            swiftSettings: strict),
+        // One private PostgreSQL 15 cluster per test process (initdb into a temp dir, stopped by PID at exit) and a
+        // fresh database per fixture: the contract suite's PostgreSQL backend.
+        .target(
+            name: "BatonPostgresTestSupport",
+            dependencies: [
+                "BatonCore", "BatonStore", "BatonPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PostgresSupport",
+            swiftSettings: strict),
+        // The pure parts beside the PostgreSQL backend: the clock-offset estimator, BATON_DB parsing.
+        .testTarget(name: "BatonPostgresTests", dependencies: ["BatonCore", "BatonStore", "BatonPostgres"], swiftSettings: strict),
         // A temporary, migrated SQLite database: the contract suite's SQLite backend and the SQLite tests' fixture.
         .target(
             name: "BatonSQLiteTestSupport", dependencies: ["BatonStore", "BatonSQLite", "BatonTestSupport"], path: "Tests/SQLiteSupport",

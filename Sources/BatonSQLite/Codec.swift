@@ -5,25 +5,9 @@ import GRDB
 
 /// Conversions between domain values and SQLite columns, in one place.
 package enum Codec {
-    static func specJSON(_ spec: JobSpec) throws(StoreError) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return String(decoding: try encoder.encode(spec), as: UTF8.self)
-        } catch {
-            throw StoreError(.corrupt, "cannot encode job spec: \(error)")
-        }
-    }
+    static func specJSON(_ spec: JobSpec) throws(StoreError) -> String { try StoredSpec.encode(spec) }
 
-    /// A stored spec, read leniently (``JobSpec/Reading/stored``): a newer gateway may have written fields this build
-    /// does not know. What still fails is a spec this build cannot represent at all.
-    static func spec(_ json: String) throws(StoreError) -> JobSpec {
-        do {
-            return try JobSpec.parse(json: Data(json.utf8), reading: .stored)
-        } catch {
-            throw StoreError(.corrupt, "the stored spec cannot be read by this build of Baton: \(error)")
-        }
-    }
+    static func spec(_ json: String) throws(StoreError) -> JobSpec { try StoredSpec.decode(json) }
 
     package static func blob(_ id: TicketID) -> Data { Data(id.bytes) }
 

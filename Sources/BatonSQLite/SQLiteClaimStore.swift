@@ -9,11 +9,6 @@ public struct SQLiteClaimStore: ClaimStore {
 
     public init(_ database: BatonDatabase) { self.database = database }
 
-    public func claim(_ ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [ClaimedTicket] {
-        guard !ids.isEmpty else { return [] }
-        return try await completeAndClaim([], claim: ids, executor: executor, now: now, leaseTTL: leaseTTL).won
-    }
-
     public func completeAndClaim(
         _ completions: [Completion], claim ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan
     ) async throws(StoreError) -> (accepted: [TicketID: Bool], won: [ClaimedTicket], unreadable: [UnreadableClaim]) {

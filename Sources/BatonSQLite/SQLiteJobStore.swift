@@ -25,7 +25,7 @@ public struct SQLiteJobStore: JobStore {
                 }
                 return (try JobRows.insert(db, spec: spec, now: now), true)
             }
-            try JobRows.check(existing, ifRevision: ifRevision)
+            try existing.check(ifRevision: ifRevision)
             return (try JobRows.update(db, existing, spec: spec, now: now), false)
         }
     }
@@ -62,13 +62,7 @@ public struct SQLiteJobStore: JobStore {
             }
             sql += " ORDER BY name LIMIT ?"
             arguments += [limit + 1]
-            var jobs = try Row.fetchAll(db, sql: sql, arguments: arguments).map { try JobRows.job($0, specs: database.caches.specs) }
-            var next: String?
-            if jobs.count > limit {
-                jobs.removeLast()
-                next = jobs.last?.name
-            }
-            return Page(items: jobs, nextCursor: next)
+            return Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments).map { try JobRows.job($0, specs: database.caches.specs) }, limit: limit, cursor: \.name)
         }
     }
 
@@ -77,11 +71,7 @@ public struct SQLiteJobStore: JobStore {
             guard let existing = try JobRows.live(db, name: name, specs: database.caches.specs) else {
                 throw StoreError(.notFound, "no job named \"\(name)\"")
             }
-            try JobRows.check(existing, ifRevision: ifRevision)
-            try JobRows.requireReadableSpec(existing, for: paused ? "paused" : "resumed")
-            guard existing.spec.paused != paused else { return existing }
-            var spec = existing.spec
-            spec.paused = paused
+            guard let spec = try existing.pausedSpec(paused, ifRevision: ifRevision) else { return existing }
             return try JobRows.update(db, existing, spec: spec, now: now)
         }
     }
@@ -91,7 +81,7 @@ public struct SQLiteJobStore: JobStore {
             guard let existing = try JobRows.live(db, name: name, specs: database.caches.specs) else {
                 throw StoreError(.notFound, "no job named \"\(name)\"")
             }
-            try JobRows.check(existing, ifRevision: ifRevision)
+            try existing.check(ifRevision: ifRevision)
             try db.execute(
                 sql: "UPDATE job SET deleted_at = ?, updated_at = ?, due_at = NULL, next_fire_at = NULL WHERE id = ?",
                 arguments: [now.milliseconds, now.milliseconds, existing.id.rawValue])
@@ -121,74 +111,22 @@ package enum JobRows {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [id.rawValue]).map { try job($0, specs: specs) }
     }
 
-    /// The job in a row. A spec this process cannot read does not make the row unreadable: the job comes back
-    /// parked, with a stand-in spec, so it can still be listed, shown, replaced and deleted.
+    /// The job in a row (``StoredJobRow/job(specs:)``: an unreadable spec parks it instead of failing the read).
     static func job(_ row: Row, specs: SpecCache) throws -> Job {
-        let revision: Int64 = row["revision"]
-        // Parked by a scheduler at this revision; a later revision (written by any binary) is not.
-        let parkedReason: String? = (row["parked_revision"] as Int64?) == revision ? row["parked_reason"] : nil
-        do {
-            let spec = try specs.value(for: RevisionKey(job: row["id"], revision: revision)) { try Codec.spec(row["spec"]) }
-            var job = job(row, spec: spec)
-            if let parkedReason {
-                job.state = .parked
-                job.parking = Parking(reason: parkedReason, specReadable: true)
-            }
-            return job
-        } catch let error as StoreError where error.code == .corrupt {
-            let standIn = JobSpec(
-                name: row["name"], schedule: ScheduleSpec(.at(row.requiredTimestamp("created_at"))), action: .noop,
-                paused: (row["state"] as String?) == JobState.paused.rawValue, queue: row["queue"])
-            var job = job(row, spec: standIn)
-            job.state = .parked
-            job.parking = Parking(reason: parkedReason ?? error.message, specReadable: false)
-            return job
-        }
-    }
-
-    /// Refuses an operation that needs the stored spec of a job this process cannot read.
-    static func requireReadableSpec(_ job: Job, for operation: String) throws {
-        if let parking = job.parking, !parking.specReadable {
-            throw StoreError(
-                .conflict,
-                "job \"\(job.name)\" is parked and its spec cannot be read here, so it cannot be \(operation); "
-                    + "replace it with PUT or delete it (\(parking.reason))")
-        }
-    }
-
-    /// A job row whose spec the caller already has (parsed from this row's revision).
-    static func job(_ row: Row, spec: JobSpec) -> Job {
-        Job(
-            id: JobID(rawValue: row["id"]),
-            revision: row["revision"],
-            spec: spec,
-            state: JobState(rawValue: row["state"]) ?? .active,
-            createdAt: row.requiredTimestamp("created_at"),
-            updatedAt: row.requiredTimestamp("updated_at"),
-            watermark: row.requiredTimestamp("watermark"),
-            nextFireAt: row.timestamp("next_fire_at"),
-            lastTicket: row.ticketID("last_ticket"),
-            lastSuccessAt: row.timestamp("last_success_at"),
-            lastFailureAt: row.timestamp("last_failure_at"))
-    }
-
-    static func check(_ job: Job, ifRevision: Int64?) throws {
-        if let ifRevision, ifRevision != job.revision {
-            throw StoreError(.revisionMismatch, "job \"\(job.name)\" is at revision \(job.revision), not \(ifRevision)")
-        }
-    }
-
-    /// Where the schedule stands after `watermark`: the next slot, the job's state and when the scheduler should look.
-    static func position(spec: JobSpec, createdAt: Timestamp, watermark: Timestamp) throws -> (JobState, next: Timestamp?) {
-        let schedule = try Schedule(spec.schedule, createdAt: createdAt)
-        let next = schedule.nextSlot(after: watermark)
-        if spec.paused { return (.paused, next) }
-        return (next == nil ? .completed : .active, next)
+        StoredJobRow(
+            id: row["id"], name: row["name"], revision: row["revision"], spec: row["spec"], state: row["state"],
+            queue: row["queue"], createdAt: row.requiredTimestamp("created_at"), updatedAt: row.requiredTimestamp("updated_at"),
+            watermark: row.requiredTimestamp("watermark"), nextFireAt: row.timestamp("next_fire_at"),
+            lastTicket: row.ticketID("last_ticket"), lastSuccessAt: row.timestamp("last_success_at"),
+            lastFailureAt: row.timestamp("last_failure_at"), parkedRevision: row["parked_revision"],
+            parkedReason: row["parked_reason"]
+        ).job(specs: specs)
     }
 
     package static func insert(_ db: Database, spec: JobSpec, now: Timestamp) throws -> Job {
         let id = JobID(rawValue: UUID().uuidString.lowercased())
-        let (state, next) = try position(spec: spec, createdAt: now, watermark: now)
+        let position = try JobPosition.created(spec, now: now)
+        let (state, next) = (position.state, position.nextFireAt)
         let json = try Codec.specJSON(spec)
         try db.execute(
             sql: """
@@ -197,7 +135,7 @@ package enum JobRows {
                 """,
             arguments: [
                 id.rawValue, spec.name, json, state.rawValue, spec.queue, now.milliseconds, now.milliseconds,
-                now.milliseconds, next?.milliseconds, state == .active ? next?.milliseconds : nil,
+                now.milliseconds, next?.milliseconds, position.dueAt?.milliseconds,
             ])
         try db.execute(
             sql: "INSERT INTO job_revision (job_id, revision, spec, created_at) VALUES (?, 1, ?, ?)",
@@ -207,12 +145,9 @@ package enum JobRows {
             nextFireAt: next)
     }
 
-    /// A new revision. Schedule edits apply after the watermark; a resumed job skips the paused time
-    /// (its watermark moves to now, CONTRACT §9a "Pause").
+    /// A new revision (``JobPosition/edited(_:to:now:)``).
     static func update(_ db: Database, _ existing: Job, spec: JobSpec, now: Timestamp) throws -> Job {
-        var watermark = existing.watermark
-        if existing.spec.paused && !spec.paused { watermark = max(watermark, now) }
-        let (state, next) = try position(spec: spec, createdAt: existing.createdAt, watermark: watermark)
+        let position = try JobPosition.edited(existing, to: spec, now: now)
         let json = try Codec.specJSON(spec)
         let revision = existing.revision + 1
         try db.execute(
@@ -222,20 +157,12 @@ package enum JobRows {
                 WHERE id = ?
                 """,
             arguments: [
-                revision, json, state.rawValue, spec.queue, now.milliseconds, watermark.milliseconds, next?.milliseconds,
-                state == .active ? next?.milliseconds : nil, existing.id.rawValue,
+                revision, json, position.state.rawValue, spec.queue, now.milliseconds, position.watermark.milliseconds,
+                position.nextFireAt?.milliseconds, position.dueAt?.milliseconds, existing.id.rawValue,
             ])
         try db.execute(
             sql: "INSERT INTO job_revision (job_id, revision, spec, created_at) VALUES (?, ?, ?, ?)",
             arguments: [existing.id.rawValue, revision, json, now.milliseconds])
-        var job = existing
-        job.revision = revision
-        job.spec = spec
-        job.state = state
-        job.updatedAt = now
-        job.watermark = watermark
-        job.nextFireAt = next
-        job.parking = nil
-        return job
+        return existing.edited(to: spec, revision: revision, position: position, now: now)
     }
 }

@@ -70,16 +70,11 @@ public struct SQLiteNodeStore: NodeStore {
             try await database.read { db in
                 // Keyset on the primary key, like the other lists: a page never repeats or skips an executor
                 // that stays live while a client pages through.
-                var nodes = try Row.fetchAll(
+                let nodes = try Row.fetchAll(
                     db, sql: "SELECT * FROM executor_node WHERE last_seen >= ? AND id > ? ORDER BY id LIMIT ?",
                     arguments: [since.milliseconds, cursor ?? "", limit + 1]
                 ).map(Self.executor)
-                var next: String?
-                if nodes.count > limit {
-                    nodes.removeLast()
-                    next = nodes.last?.id
-                }
-                return Page(items: nodes, nextCursor: next)
+                return Page(fetched: nodes, limit: limit, cursor: \.id)
             }
         }
     }

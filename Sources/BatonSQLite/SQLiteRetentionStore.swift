@@ -23,10 +23,7 @@ public struct SQLiteRetentionStore: RetentionStore {
                 ).execute(arguments: [cutoff, rules.batch])
                 return db.changesCount
             }
-            var report = RetentionStepReport(next: deleted < rules.batch ? .crowdedJobs(after: 0) : .expiredTickets)
-            report.purgedTickets = deleted
-            report.writeDuration = took
-            return report
+            return .expiredTickets(deleted: deleted, rules: rules, took: took)
 
         case .crowdedJobs(let after):
             // Read without the write lock: which of the next jobs have more than `perJob` tickets, and the slot of
@@ -51,8 +48,7 @@ public struct SQLiteRetentionStore: RetentionStore {
                     return (jobs.map { $0["seq"] as Int64 }, crowded)
                 }
             }
-            var report = RetentionStepReport(next: examined.count < rules.jobsPerStep ? .idempotencyKeys : nil)
-            if report.next == nil, let last = examined.last { report.next = .crowdedJobs(after: last) }
+            var report = RetentionStepReport.crowdedJobsExamined(examined, rules: rules)
             guard !crowded.isEmpty else { return report }
             let ((deleted, outOfBudgetAt), took) = try await write(fence, now: now, "trim crowded jobs") { db -> (Int, Int64?) in
                 let trim = try db.cachedStatement(
@@ -68,10 +64,7 @@ public struct SQLiteRetentionStore: RetentionStore {
                 }
                 return (rules.batch - budget, nil)
             }
-            report.purgedTickets = deleted
-            report.writeDuration = took
-            // Out of budget: that job may have more beyond its cap, so the next step starts at it again.
-            if let outOfBudgetAt { report.next = .crowdedJobs(after: outOfBudgetAt - 1) }
+            report.trimmed(deleted, outOfBudgetAt: outOfBudgetAt, took: took)
             return report
 
         case .idempotencyKeys:
@@ -84,10 +77,7 @@ public struct SQLiteRetentionStore: RetentionStore {
                 ).execute(arguments: [cutoff, rules.batch])
                 return db.changesCount
             }
-            var report = RetentionStepReport(next: deleted < rules.batch ? .revisions(afterJob: "", revision: 0) : .idempotencyKeys)
-            report.purgedKeys = deleted
-            report.writeDuration = took
-            return report
+            return .idempotencyKeys(deleted: deleted, rules: rules, took: took)
 
         case .revisions(let afterJob, let afterRevision):
             // Read without the write lock. A revision that is no longer current never gets a new ticket (the tick

@@ -6,6 +6,8 @@ import Synchronization
 
 public struct SQLiteSchedulerStore: SchedulerStore {
     let database: BatonDatabase
+    /// What the tick needs of each job revision (resolved schedule, policy, queue), interned: this process's
+    /// (``StoreCaches``), shared by every copy of the store.
     private var tickInputs: TickInputsCache { database.caches.tickInputs }
 
     public init(_ database: BatonDatabase) { self.database = database }
@@ -15,17 +17,6 @@ public struct SQLiteSchedulerStore: SchedulerStore {
             try await database.pool.write { db in
                 try fence.check(db, now: now)
                 var report = TickReport()
-                struct DueJob {
-                    var seq: Int64
-                    var id: JobID
-                    var name: String
-                    var revision: Int64
-                    var state: JobState
-                    var createdAt: Timestamp
-                    var watermark: Timestamp
-                    var nextFireAt: Timestamp?
-                    var unrecordedSkips: Int
-                }
                 var due: [DueJob] = []
                 try db.cachedStatement(
                     sql: """
@@ -40,59 +31,42 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                             watermark: Timestamp(milliseconds: row.int64(6)), nextFireAt: row.optionalInt64(7).map { Timestamp(milliseconds: $0) },
                             unrecordedSkips: Int(row.int64(8))))
                 }
-                for row in due {
+                for job in due {
                     report.jobsExamined += 1
                     let inputs: TickInputs
                     do {
-                        inputs = try tickInputs.value(seq: row.seq, revision: row.revision) {
-                            guard let json = try String.fetchOne(db, sql: "SELECT spec FROM job WHERE seq = ?", arguments: [row.seq])
-                            else { throw StoreError(.corrupt, "job \(row.id) vanished during the tick") }
-                            return try Self.plannable(json, createdAt: row.createdAt)
+                        inputs = try tickInputs.value(seq: job.seq, revision: job.revision) {
+                            guard let json = try String.fetchOne(db, sql: "SELECT spec FROM job WHERE seq = ?", arguments: [job.seq])
+                            else { throw StoreError(.corrupt, "job \(job.id) vanished during the tick") }
+                            return try TickInputs.plannable(json, createdAt: job.createdAt)
                         }
                     } catch let unplannable as Unplannable {
                         // One job this build cannot plan must not stop every other job's tick (this transaction):
                         // park it, visibly, and go on.
                         try db.cachedStatement(
                             sql: "UPDATE job SET due_at = NULL, parked_revision = revision, parked_reason = ? WHERE seq = ?"
-                        ).execute(arguments: [unplannable.reason, row.seq])
-                        report.parked.append(ParkedJob(id: row.id, name: row.name, revision: row.revision, reason: unplannable.reason))
+                        ).execute(arguments: [unplannable.reason, job.seq])
+                        report.parked.append(job.parked(unplannable.reason))
                         continue
                     }
-                    let job = TickPlanner.Subject(
-                        id: row.id, state: row.state, watermark: row.watermark, nextFireAt: row.nextFireAt, policy: inputs.policy,
-                        unrecordedSkips: row.unrecordedSkips)
-                    let schedule = inputs.schedule
                     let owner = TicketRows.Owner(
-                        jobID: row.id, name: row.name, revision: row.revision, queue: inputs.queue,
+                        jobID: job.id, name: job.name, revision: job.revision, queue: inputs.queue,
                         maxAttempts: inputs.policy.retry.maxAttempts)
-                    // Only catch-up all + overlap forbid needs how many (its queue is bounded); a count costs more.
-                    let unfinished = inputs.policy.catchup == .all && inputs.policy.overlap == .forbid
+                    let unfinished = job.needsUnfinishedCount(inputs)
                         ? try TicketRows.unfinishedCount(db, jobID: job.id, upTo: TickPlanner.queueLimit)
                         : (try TicketRows.hasUnfinished(db, jobID: job.id) ? 1 : 0)
-                    let plan = TickPlanner.plan(job, schedule: schedule, unfinished: unfinished, now: now, lookahead: lookahead)
+                    let plan = TickPlanner.plan(
+                        job.subject(inputs), schedule: inputs.schedule, unfinished: unfinished, now: now, lookahead: lookahead)
                     if plan.cancelUnfinished {
                         try TicketRows.cancelUnfinished(db, jobID: job.id, reason: .replaced, now: now)
                     }
                     var last: TicketID?
                     for planned in plan.tickets {
                         let inserted = try TicketRows.insert(db, NewTicket(planned, owner: owner, epoch: fence.epoch), now: now)
-                        guard inserted else {
-                            report.duplicates += 1
-                            continue
-                        }
-                        last = planned.id
-                        report.byJob[row.name, default: JobTicketCounts()].count(planned.state)
-                        if planned.state == .pending {
-                            report.written.append(
-                                DueTicket(
-                                    seq: db.lastInsertedRowID, id: planned.id, jobID: job.id, slot: planned.slot, epoch: fence.epoch,
-                                    queue: inputs.queue, notBefore: planned.notBefore))
-                        } else {
-                            report.skipped += 1
-                        }
+                        if inserted { last = planned.id }
+                        report.record(planned, seq: inserted ? db.lastInsertedRowID : nil, job: job, queue: inputs.queue, epoch: fence.epoch)
                     }
-                    report.unrecordedSkips += plan.unrecordedSkips
-                    if plan.unrecordedSkips > 0 { report.byJob[row.name, default: JobTicketCounts()].unrecorded += plan.unrecordedSkips }
+                    report.recordUnrecorded(plan, job: job)
                     try db.cachedStatement(
                         sql: """
                             UPDATE job SET watermark = ?, next_fire_at = ?, due_at = ?, state = ?,
@@ -102,7 +76,7 @@ public struct SQLiteSchedulerStore: SchedulerStore {
                     ).execute(
                         arguments: [
                             plan.watermark.milliseconds, plan.nextFireAt?.milliseconds, plan.dueAt?.milliseconds,
-                            plan.state.rawValue, last.map(Codec.blob), plan.carriedSkips, row.seq,
+                            plan.state.rawValue, last.map(Codec.blob), plan.carriedSkips, job.seq,
                         ])
                 }
                 return report
@@ -229,28 +203,7 @@ public struct SQLiteSchedulerStore: SchedulerStore {
     }
 }
 
-/// Why the scheduler cannot plan a job revision; the tick parks that job with this reason.
-struct Unplannable: Error {
-    var reason: String
-}
-
 extension SQLiteSchedulerStore {
-    /// A stored spec read and its schedule resolved, or why this build cannot.
-    static func plannable(_ json: String, createdAt: Timestamp) throws(Unplannable) -> (JobSpec, Schedule) {
-        let spec: JobSpec
-        do {
-            spec = try Codec.spec(json)
-        } catch {
-            throw Unplannable(reason: error.message)
-        }
-        do {
-            return (spec, try Schedule(spec.schedule, createdAt: createdAt))
-        } catch {
-            let field = error.code == .unknownTimeZone ? "schedule.timezone" : "schedule.cron"
-            throw Unplannable(reason: "this scheduler cannot evaluate the stored schedule: \(field): \(error.message)")
-        }
-    }
-
     public func releaseParked(_ fence: LeaderFence, now: Timestamp) async throws(StoreError) -> (released: [ParkedJob], stillParked: Int) {
         try await StoreError.mapping("release parked jobs") {
             try await database.pool.write { db in
@@ -263,7 +216,7 @@ extension SQLiteSchedulerStore {
                         """)
                 var released: [ParkedJob] = []
                 for row in rows {
-                    guard (try? Self.plannable(row["spec"], createdAt: row.requiredTimestamp("created_at"))) != nil else { continue }
+                    guard (try? TickInputs.plannable(row["spec"], createdAt: row.requiredTimestamp("created_at"))) != nil else { continue }
                     // Due at once: the tick plans it from its watermark, like a job after downtime (catch-up applies).
                     try db.execute(
                         sql: """
@@ -290,56 +243,5 @@ extension SQLiteSchedulerStore {
                         """) ?? 0
             }
         }
-    }
-}
-
-/// The tick's view of one job revision: resolved schedule, policy and queue.
-final class TickInputs: Sendable {
-    let schedule: Schedule
-    let policy: JobPolicy
-    let queue: String
-
-    init(schedule: Schedule, policy: JobPolicy, queue: String) {
-        self.schedule = schedule
-        self.policy = policy
-        self.queue = queue
-    }
-}
-
-/// (job row, revision) → ``TickInputs``, with identical inputs shared: 100,000 jobs `* * * * *` with the default
-/// policy hold one ``TickInputs`` between them. A revision never changes, so an entry never goes stale.
-final class TickInputsCache: Sendable {
-    struct Key: Hashable, Sendable {
-        var seq: Int64
-        var revision: Int64
-    }
-
-    /// Everything a resolved schedule depends on, plus policy and queue.
-    struct Content: Hashable, Sendable {
-        var schedule: ScheduleSpec
-        /// The job's creation time when an `every` schedule has no anchor (it anchors there), else nil.
-        var anchor: Timestamp?
-        var policy: JobPolicy
-        var queue: String
-    }
-
-    private let byRevision: BoundedCache<Key, TickInputs>
-    private let interned: BoundedCache<Content, TickInputs>
-
-    init(limit: Int) {
-        byRevision = BoundedCache(limit: limit)
-        interned = BoundedCache(limit: limit)
-    }
-
-    func value(seq: Int64, revision: Int64, load: () throws -> (JobSpec, Schedule)) throws -> TickInputs {
-        let key = Key(seq: seq, revision: revision)
-        if let hit = byRevision[key] { return hit }
-        let (spec, schedule) = try load()
-        var anchor: Timestamp?
-        if case .every = spec.schedule.kind, spec.schedule.anchor == nil, case .every(_, let at) = schedule.rule { anchor = at }
-        let content = Content(schedule: spec.schedule, anchor: anchor, policy: spec.policy, queue: spec.queue)
-        let shared = interned.value(for: content) { TickInputs(schedule: schedule, policy: spec.policy, queue: spec.queue) }
-        byRevision.insert(shared, for: key)
-        return shared
     }
 }

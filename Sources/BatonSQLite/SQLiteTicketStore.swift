@@ -28,7 +28,7 @@ public struct SQLiteTicketStore: TicketStore {
                     return (ticket, false)
                 }
                 // After the replay above: a key already answered keeps its answer.
-                try JobRows.requireReadableSpec(job, for: "triggered")
+                try job.requireReadableSpec(for: "triggered")
                 let new = NewTicket.manual(job: job, idempotencyKey: key, now: now)
                 let inserted = try TicketRows.insertReturningTicket(db, new, now: now)
                 try db.cachedStatement(

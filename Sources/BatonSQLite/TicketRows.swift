@@ -130,10 +130,9 @@ package enum TicketRows {
         outcome: AttemptOutcome, status: Int?, output: String?, retry: RetryPolicy, finalReason: TicketReason? = nil,
         now: Timestamp, jobTimes: inout JobOutcomeTimes
     ) throws -> AttemptResolution {
-        var policy = retry
-        policy.maxAttempts = maxAttempts  // the ticket pins the attempt budget it was written with
-        let resolution = AttemptResolution.after(
-            outcome: outcome, attempt: attempt, retry: policy, now: now, finalReason: finalReason, cancelRequested: cancelRequested)
+        let resolution = AttemptResolution.ending(
+            outcome: outcome, attempt: attempt, maxAttempts: maxAttempts, cancelRequested: cancelRequested, retry: retry,
+            finalReason: finalReason, now: now)
         let final = resolution.state.isFinal
         // Cached statements: completions arrive in batches of hundreds, each one these same few updates.
         try db.cachedStatement(

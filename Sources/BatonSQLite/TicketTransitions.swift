@@ -3,34 +3,7 @@ import BatonStore
 import Foundation
 import GRDB
 
-/// The ticket state machine (``TicketTransition``) in SQLite's SQL. Every move is one conditional statement whose
-/// WHERE clause is the operation's `from` states, rendered here from BatonCore's state sets, so a ticket another
-/// writer moved first is simply not matched; no store spells a state literal itself.
-package enum TicketPredicate {
-    /// `state = 'running'` or `state IN ('pending', 'retrying')`: the states in declaration order.
-    ///
-    /// Exactly this text because the partial indexes in `Migrations` are written so, shipped, and never edited:
-    /// SQLite uses a partial index only when it can prove the query's WHERE implies the index's, term by term, and
-    /// an IN list in another order is not proven; the query would scan instead. `TicketTransitionSQLTests` checks
-    /// the text against the schema and the plans.
-    package static func state(in states: Set<TicketState>) -> String {
-        precondition(!states.isEmpty, "a state predicate needs a state")
-        let literals = TicketState.allCases.filter(states.contains).map(\.sqlLiteral)
-        return literals.count == 1 ? "state = \(literals[0])" : "state IN (\(literals.joined(separator: ", ")))"
-    }
-
-    /// What claim and cancel take (`ticket_due`).
-    package static let claimable = state(in: TicketTransition.claim.from)
-    /// What renew, finish, hand back and expire act on (`ticket_running`).
-    package static let running = state(in: TicketTransition.expire.from)
-    /// What misfire may skip: only a ticket with a start deadline has one to miss (`ticket_deadline`).
-    package static let misfirable = state(in: TicketTransition.misfire.from) + " AND deadline IS NOT NULL"
-    /// ``TicketState/unfinished``, spelt by the column that every move into a final state sets and no other move
-    /// does (`ticket_open_job`): a claim changes `state` but not `finished_at`, so this index entry survives it.
-    package static let unfinished = "finished_at IS NULL"
-    /// ``TicketState/final``, likewise: what purge may delete (`ticket_finished`).
-    package static let finished = "finished_at IS NOT NULL"
-
+extension TicketPredicate {
     /// Overlap forbid: a serialized ticket is claimable only once no earlier ticket of its job is unfinished. The
     /// leader's due read applies it too, so it does not offer a ticket every claim would refuse.
     package static let serializedClear = """
@@ -38,11 +11,6 @@ package enum TicketPredicate {
             SELECT 1 FROM ticket AS earlier
             WHERE earlier.job_id = ticket.job_id AND earlier.seq < ticket.seq AND earlier.\(unfinished)))
         """
-}
-
-extension TicketState {
-    /// The state as an SQL string literal; raw values are plain words, so nothing needs escaping.
-    var sqlLiteral: String { "'\(rawValue)'" }
 }
 
 /// One ticket row to ``TicketTransition/write``: what the tick planned or a trigger asked for, with the job columns
@@ -166,7 +134,7 @@ extension TicketRows {
     /// only once a newer slot ticket of its job exists. Bind now, now.
     static let misfireSQL = """
         UPDATE ticket SET state = \(TicketState.skipped.sqlLiteral), reason = '\(TicketReason.misfire.rawValue)',
-            finished_at = ?, detail = 'not claimed by its start deadline (slot + misfireGrace)'
+            finished_at = ?, detail = '\(TicketPredicate.misfireDetail)'
         WHERE \(TicketPredicate.misfirable) AND deadline <= ?
           AND (deadline_if_newer = 0 OR EXISTS (
                 SELECT 1 FROM ticket AS newer

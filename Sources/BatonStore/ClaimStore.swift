@@ -14,3 +14,11 @@ public protocol ClaimStore: Sendable {
     ) async throws(StoreError) -> (accepted: [TicketID: Bool], won: [ClaimedTicket], unreadable: [UnreadableClaim])
 }
 
+
+extension ClaimStore {
+    /// A claim alone is a batch with no completions: one transaction, the same conditional write.
+    public func claim(_ ids: [TicketID], executor: String, now: Timestamp, leaseTTL: TimeSpan) async throws(StoreError) -> [ClaimedTicket] {
+        guard !ids.isEmpty else { return [] }
+        return try await completeAndClaim([], claim: ids, executor: executor, now: now, leaseTTL: leaseTTL).won
+    }
+}

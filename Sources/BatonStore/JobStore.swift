@@ -25,3 +25,11 @@ public protocol JobStore: Sendable {
     func delete(name: String, ifRevision: Int64?, now: Timestamp) async throws(StoreError)
 }
 
+
+extension Page {
+    /// A keyset page from a query that fetched up to `limit + 1` rows in cursor order: the extra row only says that
+    /// there is a next page, which starts after the last item kept.
+    package init(fetched items: [Item], limit: Int, cursor: (Item) -> String) {
+        self.init(items: Array(items.prefix(limit)), nextCursor: items.count > limit ? items.prefix(limit).last.map(cursor) : nil)
+    }
+}

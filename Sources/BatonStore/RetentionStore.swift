@@ -58,3 +58,38 @@ public protocol RetentionStore: Sendable {
         async throws(StoreError) -> RetentionStepReport
 }
 
+
+/// Where a retention pass goes after each kind of step, for every backend: the phase order and when a phase is
+/// done are the pass's rules, not a backend's.
+extension RetentionStepReport {
+    /// After deleting `deleted` expired tickets: this phase again while a whole batch went.
+    package static func expiredTickets(deleted: Int, rules: RetentionRules, took: Duration) -> RetentionStepReport {
+        var report = RetentionStepReport(next: deleted < rules.batch ? .crowdedJobs(after: 0) : .expiredTickets)
+        report.purgedTickets = deleted
+        report.writeDuration = took
+        return report
+    }
+
+    /// After looking at the jobs with row keys `examined`: on from the last of them, or to the keys once all were seen.
+    package static func crowdedJobsExamined(_ examined: [Int64], rules: RetentionRules) -> RetentionStepReport {
+        var report = RetentionStepReport(next: examined.count < rules.jobsPerStep ? .idempotencyKeys : nil)
+        if report.next == nil, let last = examined.last { report.next = .crowdedJobs(after: last) }
+        return report
+    }
+
+    /// After trimming crowded jobs: out of budget at job `outOfBudgetAt`, that job may have more beyond its cap, so
+    /// the next step starts at it again.
+    package mutating func trimmed(_ deleted: Int, outOfBudgetAt: Int64?, took: Duration) {
+        purgedTickets = deleted
+        writeDuration = took
+        if let outOfBudgetAt { next = .crowdedJobs(after: outOfBudgetAt - 1) }
+    }
+
+    /// After deleting `deleted` expired idempotency keys: this phase again while a whole batch went.
+    package static func idempotencyKeys(deleted: Int, rules: RetentionRules, took: Duration) -> RetentionStepReport {
+        var report = RetentionStepReport(next: deleted < rules.batch ? .revisions(afterJob: "", revision: 0) : .idempotencyKeys)
+        report.purgedKeys = deleted
+        report.writeDuration = took
+        return report
+    }
+}

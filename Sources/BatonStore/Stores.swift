@@ -18,10 +18,15 @@ public struct Stores: Sendable {
     public var nodes: any NodeStore
     public var retention: any RetentionStore
     public var health: any StoreHealth
+    /// The clock every role judges time by on this backend: lease and claim expiry are compared in the database
+    /// with `now` from here, so all hosts sharing a database must agree on it. SQLite (one host): the system clock;
+    /// PostgreSQL: the system clock corrected to the database server's (`DatabaseClock`).
+    public var clock: any WallClock
 
     public init(
         jobs: any JobStore, tickets: any TicketStore, claims: any ClaimStore, scheduler: any SchedulerStore,
-        leases: any LeaderLeaseStore, nodes: any NodeStore, retention: any RetentionStore, health: any StoreHealth
+        leases: any LeaderLeaseStore, nodes: any NodeStore, retention: any RetentionStore, health: any StoreHealth,
+        clock: any WallClock = SystemWallClock()
     ) {
         self.jobs = jobs
         self.tickets = tickets
@@ -31,5 +36,6 @@ public struct Stores: Sendable {
         self.nodes = nodes
         self.retention = retention
         self.health = health
+        self.clock = clock
     }
 }

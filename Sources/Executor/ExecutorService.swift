@@ -73,7 +73,7 @@ public final class ExecutorService: Service, Sendable {
 
     /// Convenience for the real process: the claim and node stores of the backend the composition root built.
     public convenience init(configuration: ExecutorConfiguration, stores: Stores, logger: Logger) {
-        self.init(configuration: configuration, claims: stores.claims, nodes: stores.nodes, logger: logger)
+        self.init(configuration: configuration, claims: stores.claims, nodes: stores.nodes, clock: stores.clock, logger: logger)
     }
 
     public var statistics: ExecutorStatistics {

@@ -62,20 +62,13 @@ struct ExecutorCommand: AsyncParsableCommand {
         try await reportingFailures {
             let configuration = try executorConfiguration()
             let logger = try common.logger(role: "executor")
-            let database: BatonDatabase
-            do {
-                database = try BatonDatabase(try common.storeConfiguration())
-                try database.migrate()
-            } catch let error as StoreError {
-                FileHandle.standardError.write(Data("error: database: \(error.message)\n".utf8))
-                throw ExitCode.failure
-            }
-            let metricsEndpoint = try metrics.endpoint(logger: logger, health: database)
-            let service = ExecutorService(configuration: configuration, stores: .sqlite(database), logger: logger)
+            let database = try common.openDatabase(logger: logger)
+            let metricsEndpoint = try metrics.endpoint(logger: logger, health: database.stores.health)
+            let service = ExecutorService(configuration: configuration, stores: database.stores, logger: logger)
             let publishers: [any Service] = metricsEndpoint.isEmpty ? [] : [ExecutorMetricsPublisher(executor: service)]
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: metricsEndpoint + [service] + publishers, gracefulShutdownSignals: [.sigterm, .sigint],
+                    services: database.serviceGroup(metricsEndpoint + [service] + publishers), gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))
             try await group.run()
         }
@@ -101,6 +94,7 @@ struct ExecutorCommand: AsyncParsableCommand {
             configuration.dispatchKeys = try dispatchSecurity.keys()
             configuration.dispatchServerKey = try dispatchSecurity.serverKey()
             _ = try common.storeConfiguration()
+            _ = try common.databaseLocation()
             try configuration.validate()
         } catch let error as ValidationError {
             throw CLIFailure.usage(error.message)

@@ -34,15 +34,15 @@ struct GatewayCommand: AsyncParsableCommand {
         let configuration = try reportingFailures { try gatewayConfiguration() }
         let logger = try common.logger(role: "gateway")
         // The composition root: this process's backend, opened and migrated here (every role migrates on start).
-        let database = try BatonDatabase(try common.storeConfiguration())
-        try database.migrate()
+        let database = try common.openDatabase(logger: logger)
         let registry = BatonMetrics.bootstrap()
-        let app = try await buildApplication(configuration, stores: .sqlite(database), registry: registry, logger: logger)
+        let app = try await buildApplication(
+            configuration, stores: database.stores, registry: registry, clock: database.stores.clock, logger: logger)
         logger.info(
             "gateway listening",
             metadata: ["bind": "\(configuration.bind)", "auth": "\(configuration.apiToken == nil ? "off (loopback only)" : "bearer")"])
         let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: database.serviceGroup([app]), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
@@ -66,6 +66,7 @@ struct GatewayCommand: AsyncParsableCommand {
             configuration.dispatchKeys = try dispatchSecurity.keys()
             configuration.dispatchServerKey = try dispatchSecurity.serverKey()
             _ = try common.storeConfiguration()
+            _ = try common.databaseLocation()
             do {
                 try configuration.validate()
             } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCore
+import BatonPostgres
 import BatonSQLite
 import BatonStore
 import Logging
@@ -43,14 +44,16 @@ struct SchedulerCommand: AsyncParsableCommand {
         let configuration = try reportingFailures { try schedulerConfiguration() }
 
         let logger = try common.logger(role: "scheduler")
-        let database = try BatonDatabase(try common.storeConfiguration())
-        try database.migrate()
-        let metricsEndpoint = try metrics.endpoint(logger: logger, health: database)
-        let services = metricsEndpoint + (try SchedulerServices.make(configuration: configuration, stores: .sqlite(database), logger: logger))
+        let database = try common.openDatabase(logger: logger)
+        let metricsEndpoint = try metrics.endpoint(logger: logger, health: database.stores.health)
+        let services = metricsEndpoint
+            + (try SchedulerServices.make(configuration: configuration, stores: database.stores, clock: database.stores.clock, logger: logger))
         logger.info(
             "scheduler starting",
-            metadata: ["id": "\(configuration.id)", "db": "\(database.configuration.path)", "bind": "\(configuration.dispatchBind)"])
-        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+            metadata: ["id": "\(configuration.id)", "db": "\(database.description)", "bind": "\(configuration.dispatchBind)"])
+        try await ServiceGroup(
+            services: database.serviceGroup(services), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+        ).run()
     }
 
     /// Flags, then `BATON_*` variables, then defaults. An invalid value exits 2 (like every other usage error) with
@@ -91,9 +94,15 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try common.logger(role: "migrate")
-        let database = try BatonDatabase(try common.storeConfiguration())
-        try database.migrate()
-        logger.info("schema is current", metadata: ["db": "\(database.configuration.path)"])
+        let location = try reportingFailures { try common.databaseLocation() }
+        switch location {
+        case .sqlite:
+            let database = try common.openDatabase(logger: logger)
+            logger.info("schema is current", metadata: ["db": "\(database.description)"])
+        case .postgres(let url):
+            try await PostgresMigration.run(url, logger: logger)
+            logger.info("schema is current", metadata: ["db": "\(url)"])
+        }
     }
 }
 
@@ -109,7 +118,7 @@ struct Backup: AsyncParsableCommand {
     func run() async throws {
         let logger = try common.logger(role: "backup")
         guard !FileManager.default.fileExists(atPath: to) else { throw ValidationError("\(to) already exists") }
-        let database = try BatonDatabase(try common.storeConfiguration())
+        let database = try BatonDatabase(try common.sqliteConfiguration(for: "backup"))
         try await database.backup(to: to)
         logger.info("backup written", metadata: ["to": "\(to)", "db": "\(database.configuration.path)"])
     }

@@ -74,7 +74,9 @@ enum Settings {
 
 /// Options every role shares: the database and logging.
 struct CommonOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: "SQLite file (env BATON_DB, default ./.baton/baton.sqlite).")
+    @Option(
+        name: .customLong("db"),
+        help: "SQLite file (a path or sqlite:PATH) or postgres://user:password@host:port/database (env BATON_DB, default ./.baton/baton.sqlite).")
     var database: String?
 
     @Option(help: "normal or full: full also survives power loss (env BATON_SYNC, default normal).")

@@ -1,4 +1,5 @@
 import BatonCore
+import BatonStore
 import Foundation
 import GRDB
 import Testing

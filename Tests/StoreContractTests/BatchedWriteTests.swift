@@ -11,7 +11,7 @@ struct BatchedWriteTests {
     /// without costing the claims their place.
     @Test(arguments: StoreBackend.all)
     func completeAndClaimWritesBothAndStillFencesZombies(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("batch", policy: JobPolicy(overlap: .allow)), now: t0)
         var ids: [TicketID] = []
         for key in ["a", "b", "c"] {
@@ -38,7 +38,7 @@ struct BatchedWriteTests {
     /// the check reads the `finished_at IS NULL` index that replaced the `state`-keyed one.
     @Test(arguments: StoreBackend.all)
     func serializedTicketsWaitForEarlierOnesToFinish(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("serial", policy: JobPolicy(overlap: .forbid)), now: t0)
         let first = try await store.tickets.trigger(jobName: "serial", idempotencyKey: "1", now: t0).0
         let second = try await store.tickets.trigger(jobName: "serial", idempotencyKey: "2", now: t0).0
@@ -57,7 +57,7 @@ struct BatchedWriteTests {
     /// and reading page by page visits every due ticket once.
     @Test(arguments: StoreBackend.all)
     func dueTicketsPageThroughTheQueueFromACursor(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("queue", policy: JobPolicy(overlap: .allow)), now: t0)
         // Three instants, several tickets each: ties on not_before are the case the cursor must get right.
         var written: [TicketID] = []
@@ -93,7 +93,7 @@ struct GroupedTriggerTests {
     /// the same idempotency key twice in one group still yields one ticket.
     @Test(arguments: StoreBackend.all)
     func concurrentTriggersAreIsolatedFromEachOther(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         let t0 = StoreFixture.t0
         _ = try await store.jobs.create(StoreFixture.spec("grouped", policy: JobPolicy(overlap: .allow)), now: t0)
         let outcomes = await withTaskGroup(of: (String, Result<Bool, StoreError>).self) { group in

@@ -7,7 +7,7 @@ import Testing
 struct JobStoreTests {
     @Test(arguments: StoreBackend.all)
     func createGetAndNameConflict(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         let job = try await store.jobs.create(StoreFixture.spec("a"), now: StoreFixture.t0)
         #expect(job.revision == 1)
         #expect(job.state == .active)
@@ -20,7 +20,7 @@ struct JobStoreTests {
 
     @Test(arguments: StoreBackend.all)
     func putCreatesThenReplacesAndHonoursIfMatch(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         let (created, wasCreated) = try await store.jobs.put(StoreFixture.spec("b"), ifRevision: nil, now: StoreFixture.t0)
         #expect(wasCreated)
         let (replaced, again) = try await store.jobs.put(
@@ -41,7 +41,7 @@ struct JobStoreTests {
 
     @Test(arguments: StoreBackend.all)
     func resumeMovesTheWatermarkSoPausedSlotsNeverRun(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("p"), now: StoreFixture.t0)
         let paused = try await store.jobs.setPaused(true, name: "p", ifRevision: nil, now: StoreFixture.t0 + .seconds(2))
         #expect(paused.state == .paused)
@@ -53,7 +53,7 @@ struct JobStoreTests {
 
     @Test(arguments: StoreBackend.all)
     func listPaginatesByNameAndFiltersByLabel(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         for name in ["c1", "c2", "c3", "c4", "c5"] {
             var spec = StoreFixture.spec(name)
             spec.labels = ["team": name == "c3" ? "billing" : "ops"]
@@ -76,7 +76,7 @@ struct JobStoreTests {
     /// `If-Match` on pause and delete, and both refused for a job that does not exist.
     @Test(arguments: StoreBackend.all)
     func pauseAndDeleteHonourIfMatchAndNeedTheJob(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("m"), now: StoreFixture.t0)
         for attempt in [
             { () async throws -> Void in _ = try await store.jobs.setPaused(true, name: "m", ifRevision: 7, now: StoreFixture.t0) },
@@ -107,7 +107,7 @@ struct JobStoreTests {
 
     @Test(arguments: StoreBackend.all)
     func deleteCancelsPendingTicketsAndFreesTheName(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         let job = try await store.jobs.create(StoreFixture.spec("d"), now: StoreFixture.t0)
         let (ticket, _) = try await store.tickets.trigger(jobName: "d", idempotencyKey: "k", now: StoreFixture.t0)
         try await store.jobs.delete(name: "d", ifRevision: nil, now: StoreFixture.t0 + .seconds(1))

@@ -16,7 +16,7 @@ struct NodeAndLeaseContractTests {
 
     @Test(arguments: StoreBackend.all)
     func executorsRegisterUpdateListPageAndGo(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         try await store.nodes.heartbeat(executor: executor("exec-b", pid: 2, lastSeen: t0))
         try await store.nodes.heartbeat(executor: executor("exec-a", pid: 1, lastSeen: t0 + .seconds(1)))
         try await store.nodes.heartbeat(executor: executor("exec-c", pid: 3, queues: ["default", "gpu"], lastSeen: t0 + .seconds(2)))
@@ -42,7 +42,7 @@ struct NodeAndLeaseContractTests {
 
     @Test(arguments: StoreBackend.all)
     func schedulersRegisterAndStaleNodesAreForgotten(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         try await store.nodes.heartbeat(scheduler: StoreFixture.identity("sched-1"), startedAt: t0, now: t0 + .seconds(1), tickLagMs: 5)
         try await store.nodes.heartbeat(scheduler: StoreFixture.identity("sched-2"), startedAt: t0, now: t0 + .seconds(1), tickLagMs: nil)
         // A later heartbeat moves last-seen and the lag, not the start.
@@ -73,7 +73,7 @@ struct NodeAndLeaseContractTests {
 
     @Test(arguments: StoreBackend.all)
     func theLeaseIsTakenRenewedReleasedAndTakenOverWithAHigherEpoch(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         let a = StoreFixture.identity("sched-a")
         let b = StoreFixture.identity("sched-b")
         #expect(try await store.leases.current() == nil)
@@ -114,7 +114,7 @@ struct NodeAndLeaseContractTests {
 
     @Test(arguments: StoreBackend.all)
     func aFreshStoreIsReady(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         #expect(await store.health.isReady())
     }
 }

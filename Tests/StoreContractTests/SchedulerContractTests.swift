@@ -8,7 +8,7 @@ struct SchedulerContractTests {
 
     @Test(arguments: StoreBackend.all)
     func nextWakeAndDueJobCountSeeJobsAndTicketsNotYetDue(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         let idle = try await store.scheduler.nextWake(after: t0)
         #expect(idle.jobDueAt == nil)
         #expect(idle.ticketNotBefore == nil)
@@ -38,7 +38,7 @@ struct SchedulerContractTests {
 
     @Test(arguments: StoreBackend.all)
     func withNothingParkedThereIsNothingToRelease(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("fine"), now: t0)
         let fence = try await store.lead(now: t0)
         #expect(try await store.scheduler.parkedJobCount() == 0)
@@ -55,7 +55,7 @@ struct SchedulerContractTests {
     /// ticketed; a leader that still cannot plan it keeps it parked; a new revision it can read releases it.
     @Test(arguments: StoreBackend.all)
     func aJobThisBuildCannotPlanIsParkedUntilItCan(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         let allow = JobPolicy(overlap: .allow)
         _ = try await store.jobs.create(StoreFixture.spec("good", policy: allow), now: t0)
         let mars = try await store.jobs.create(StoreFixture.spec("mars", policy: allow), now: t0)
@@ -87,7 +87,7 @@ struct SchedulerContractTests {
     /// are both refused by every fenced write, which then changes nothing.
     @Test(arguments: StoreBackend.all)
     func everyFencedWriteRefusesAStaleOrExpiredLease(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("j", policy: JobPolicy(overlap: .allow, catchup: .all)), now: t0)
         let old = try await store.lead("old", now: t0, ttl: .seconds(3))
         let now = t0 + .seconds(5)

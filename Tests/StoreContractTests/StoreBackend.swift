@@ -7,14 +7,14 @@ import Testing
 struct StoreBackend: Sendable, CustomTestStringConvertible {
     let name: String
     /// A fresh, empty, ready database and the stores on it.
-    let open: @Sendable () throws -> StoreFixture
+    let open: @Sendable () async throws -> StoreFixture
     /// Overwrites the stored spec of a job's current revision with `json`, as a newer build (or a damaged file) would
     /// leave it. No protocol method can write a spec this build cannot read, so each backend says how.
     let storeRawSpec: @Sendable (_ fixture: StoreFixture, _ job: Job, _ json: String) async throws -> Void
 
     var testDescription: String { name }
 
-    static let all: [StoreBackend] = [.sqlite]
+    static let all: [StoreBackend] = [.sqlite, .postgres]
 }
 
 /// One backend's stores on a fresh database. Released with the test, which removes the database.

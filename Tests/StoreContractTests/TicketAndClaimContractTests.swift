@@ -8,7 +8,7 @@ struct TicketAndClaimContractTests {
 
     @Test(arguments: StoreBackend.all)
     func historyIsNewestFirstPagedAndFiltered(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("h", policy: JobPolicy(overlap: .allow)), now: t0)
         _ = try await store.jobs.create(StoreFixture.spec("other"), now: t0)
         var ids: [TicketID] = []
@@ -40,7 +40,7 @@ struct TicketAndClaimContractTests {
     /// A cursor the store never handed out can never succeed: the caller's mistake (400), not a missing thing (404).
     @Test(arguments: StoreBackend.all)
     func aCursorTheStoreDidNotReturnIsAnInvalidArgument(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         for cursor in ["", "abc", "12x", "99999999999999999999999"] {
             do {
                 _ = try await store.tickets.list(TicketFilter(), limit: 10, cursor: cursor)
@@ -53,7 +53,7 @@ struct TicketAndClaimContractTests {
 
     @Test(arguments: StoreBackend.all)
     func cancellingStopsWaitingTicketsAndAsksRunningOnesToStop(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("c", policy: JobPolicy(overlap: .allow)), now: t0)
         let waiting = try await store.tickets.trigger(jobName: "c", idempotencyKey: "waiting", now: t0).ticket
         let running = try await store.tickets.trigger(jobName: "c", idempotencyKey: "running", now: t0).ticket
@@ -96,7 +96,7 @@ struct TicketAndClaimContractTests {
     /// statement's RETURNING row); reading the ticket back must give the same value, attempts included.
     @Test(arguments: StoreBackend.all)
     func triggerAndCancelAnswerWithTheTicketAsStored(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("as-stored", policy: JobPolicy(overlap: .forbid)), now: t0)
         let (written, created) = try await store.tickets.trigger(jobName: "as-stored", idempotencyKey: "a", now: t0)
         #expect(created)
@@ -120,7 +120,7 @@ struct TicketAndClaimContractTests {
 
     @Test(arguments: StoreBackend.all)
     func aHandedBackTicketIsClaimableAgainWithoutSpendingAnAttempt(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         let retry = RetryPolicy(maxAttempts: 1)
         _ = try await store.jobs.create(StoreFixture.spec("back", policy: JobPolicy(retry: retry)), now: t0)
         let ticket = try await store.tickets.trigger(jobName: "back", idempotencyKey: nil, now: t0).ticket

@@ -9,7 +9,7 @@ struct TicketLifecycleTests {
 
     @Test(arguments: StoreBackend.all)
     func tickWritesOneTicketPerSlotAndAdvancesTheWatermark(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         let job = try await store.jobs.create(StoreFixture.spec("every", policy: JobPolicy(overlap: .allow)), now: t0)
         let fence = try await store.lead(now: t0)
         let report = try await store.scheduler.tick(fence, now: t0 + .milliseconds(3_500), lookahead: .zero, limit: 100)
@@ -26,7 +26,7 @@ struct TicketLifecycleTests {
 
     @Test(arguments: StoreBackend.all)
     func racingTicksFromSeveralConnectionsNeverDuplicateASlot(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("race", policy: JobPolicy(overlap: .allow, catchup: .all)), now: t0)
         let fence = try await store.lead(now: t0)
         let connections = try (0..<4).map { _ in try store.connect() }
@@ -51,7 +51,7 @@ struct TicketLifecycleTests {
 
     @Test(arguments: StoreBackend.all)
     func aDeposedLeaderChangesNothing(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("fenced"), now: t0)
         let old = try await store.lead("old", now: t0, ttl: .seconds(3))
         let new = try await store.lead("new", now: t0 + .seconds(4), ttl: .seconds(10))
@@ -70,7 +70,7 @@ struct TicketLifecycleTests {
 
     @Test(arguments: StoreBackend.all)
     func exactlyOneOfManyRacingClaimsWins(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("claim"), now: t0)
         let (ticket, _) = try await store.tickets.trigger(jobName: "claim", idempotencyKey: "once", now: t0)
         let connections = try (0..<4).map { _ in try store.connect() }
@@ -92,7 +92,7 @@ struct TicketLifecycleTests {
 
     @Test(arguments: StoreBackend.all)
     func onlyTheCurrentClaimTokenCompletesOrExtends(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(
             StoreFixture.spec("zombie", policy: JobPolicy(retry: RetryPolicy(maxAttempts: 3))), now: t0)
         let fence = try await store.lead(now: t0, ttl: .minutes(10))
@@ -130,7 +130,7 @@ struct TicketLifecycleTests {
 
     @Test(arguments: StoreBackend.all)
     func failuresRetryWithBackoffThenFail(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         let retry = RetryPolicy(maxAttempts: 2, initialDelay: .seconds(10), maxDelay: .minutes(1), multiplier: 2)
         _ = try await store.jobs.create(StoreFixture.spec("flaky", policy: JobPolicy(retry: retry)), now: t0)
         let (ticket, _) = try await store.tickets.trigger(jobName: "flaky", idempotencyKey: nil, now: t0)
@@ -151,7 +151,7 @@ struct TicketLifecycleTests {
 
     @Test(arguments: StoreBackend.all)
     func concurrentTriggersWithOneKeyMakeOneTicket(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("idem"), now: t0)
         let connections = try (0..<4).map { _ in try store.connect() }
         let results = try await withThrowingTaskGroup(of: (TicketID, Bool).self) { group in
@@ -170,7 +170,7 @@ struct TicketLifecycleTests {
 
     @Test(arguments: StoreBackend.all)
     func unclaimedTicketsMisfireAtTheirStartDeadline(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(
             StoreFixture.spec("late", policy: JobPolicy(overlap: .allow, catchup: .none, misfireGrace: .seconds(5))), now: t0)
         let fence = try await store.lead(now: t0, ttl: .minutes(10))
@@ -184,7 +184,7 @@ struct TicketLifecycleTests {
 
     @Test(arguments: StoreBackend.all)
     func retentionPurgesOldHistoryButTheWatermarkStillHolds(_ backend: StoreBackend) async throws {
-        let store = try backend.open()
+        let store = try await backend.open()
         _ = try await store.jobs.create(StoreFixture.spec("old", policy: JobPolicy(overlap: .allow, catchup: .all)), now: t0)
         let fence = try await store.lead(now: t0, ttl: .minutes(10))
         let written = try await store.scheduler.tick(fence, now: t0 + .seconds(5), lookahead: .zero, limit: 10).written

@@ -232,9 +232,11 @@ struct SocketLoopTests {
         }
         let median = samples.sorted()[samples.count / 2]
         print("SocketLoop dispatch latency p50: \(median)")
-        // Baton's target is 2 ms; the bound is looser so a loaded CI box does not flake,
-        // yet far below any poll interval the loop could be (wrongly) relying on.
-        #expect(median < .milliseconds(10))
+        // Not a speed test (benchmarks measure speed): the loop blocks in zmq_poll with no timeout, and a send wakes it
+        // through its wake-up descriptor. A loop that (wrongly) relied on a poll interval of 50 ms or more would show a
+        // median of at least half of it; 25 ms stays clear of that while two parallel builds load both cores (13.9 ms
+        // was seen so, against 10 ms, the bound this test had before).
+        #expect(median < .milliseconds(25))
         await worker.shutdown()
         await router.shutdown()
     }

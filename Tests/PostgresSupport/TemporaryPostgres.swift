@@ -1,0 +1,72 @@
+import BatonCore
+import BatonPostgres
+import BatonStore
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// A fresh, migrated database (`baton_t<N>`) on the process's ``PostgresCluster``, dropped when this is released:
+/// the contract suite's PostgreSQL backend.
+public final class TemporaryPostgres: Sendable {
+    public let name: String
+    public let backend: PostgresBackend
+    private let cluster: PostgresCluster
+    /// The `run()` tasks of this database's clients (the first one's and every ``connect()``'s), cancelled on release.
+    private let clientTasks = Mutex<[Task<Void, Never>]>([])
+
+    private static let counter = Atomic<Int>(0)
+
+    static let logger: Logger = {
+        var logger = Logger(label: "baton.test.postgres")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    /// The `postgres` database, for CREATE and DROP DATABASE; its client runs for the whole test process.
+    private static let admin: Result<PostgresClient, PostgresCluster.ClusterError> = PostgresCluster.shared.map { cluster in
+        let client = PostgresClient(configuration: cluster.configuration(database: "postgres", maximumConnections: 2), backgroundLogger: logger)
+        Task { await client.run() }
+        return client
+    }
+
+    public init() async throws {
+        let cluster = try PostgresCluster.shared.get()
+        let admin = try Self.admin.get()
+        self.cluster = cluster
+        name = "baton_t\(Self.counter.add(1, ordering: .relaxed).newValue)"
+        // A generated name of letters, digits and `_`: an identifier, which cannot be a bind parameter.
+        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Self.logger)
+        backend = PostgresBackend(configuration: cluster.configuration(database: name), logger: Self.logger)
+        start(backend.client)
+        try await backend.prepare()
+    }
+
+    deinit {
+        for task in clientTasks.withLock({ $0 }) { task.cancel() }
+        if case .success(let admin) = Self.admin {
+            let statement = "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"
+            Task { _ = try? await admin.query(PostgresQuery(unsafeSQL: statement), logger: Self.logger) }
+        }
+    }
+
+    private func start(_ client: PostgresClient) {
+        clientTasks.withLock { $0.append(Task { await client.run() }) }
+    }
+
+    /// Other, independent stores on the same database, as a second process would open them.
+    public func connect() -> Stores {
+        let other = PostgresBackend(configuration: cluster.configuration(database: name), logger: Self.logger)
+        start(other.client)
+        return other.stores
+    }
+
+    /// Overwrites the stored spec of a job's revision with `json`, as a newer build would leave it.
+    public func storeRawSpec(jobID: JobID, revision: Int64, json: String) async throws {
+        try await backend.client.withTransaction(logger: Self.logger) { connection in
+            try await connection.query("UPDATE job SET spec = \(json) WHERE id = \(jobID.rawValue)", logger: Self.logger)
+            try await connection.query(
+                "UPDATE job_revision SET spec = \(json) WHERE job_id = \(jobID.rawValue) AND revision = \(revision)", logger: Self.logger)
+        }
+    }
+}
