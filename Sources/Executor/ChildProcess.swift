@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -15,37 +14,55 @@ import Synchronization
 /// - its own process group, so SIGTERM/SIGKILL reach the whole tree (`sh -c` and its children), not just the leader,
 ///   including what is left of it after the leader has exited.
 /// - no inherited descriptors besides stdin (`/dev/null`) and one pipe for stdout and stderr.
+///
+/// Its exit and its output are watched by the process's one ``ChildWatcher`` thread, not by threads of its own.
 struct ChildProcess: Sendable {
     let pid: pid_t
-    /// Read end of the combined stdout/stderr pipe; owned by the caller.
-    let output: Int32
-    /// Fulfilled by a reaper thread when the child exits.
+    /// Fulfilled by the watcher when the child exits.
     let exit: OneShot<Termination>
-    /// Fulfilled by ``release(killingGroup:)``; the reaper thread reaps the leader only then.
-    private let release: ReleaseGate
+    /// The last 4 KiB of combined stdout and stderr.
+    let output: OutputTail
+    /// Fulfilled by ``release(killingGroup:)``; the watcher reaps the leader only then.
+    private let released: OneShot<Bool>
+    private let watcher: ChildWatcher
+    private let id: UInt64
 
     struct SpawnError: Error, CustomStringConvertible {
         var description: String
+
+        init(description: String) {
+            self.description = description
+        }
+
+        init(_ call: String) {
+            description = "\(call): \(String(cString: strerror(errno)))"
+        }
     }
 
     static func spawn(executable: String, argv: [String], environment: [String: String], cwd: String?) throws(SpawnError) -> ChildProcess {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw SpawnError(description: "pipe: \(String(cString: strerror(errno)))") }
-        // Close-on-exec so no other child spawned meanwhile inherits them (pipe2 is not exported to Swift).
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        // Baton runs commands on Debian 12 only (Linux 6.1, glibc 2.36), where pidfd_open exists; without it the
+        // watcher cannot learn of an exit without reaping, so the spawn fails rather than falling back to a thread
+        // per child that no supported platform would ever run or test.
+        guard let pidfdOpen = GNULibc.pidfdOpen else {
+            throw SpawnError(description: "this C library has no pidfd_open (glibc 2.36 or later is required, as on Debian 12)")
+        }
+        let watcher = try ChildWatcher.shared()
+        // Close-on-exec from the start, so no process spawned meanwhile by another thread inherits either end.
+        let fds = try GNULibc.pipe(flags: O_CLOEXEC)
+        // Only our end: the child's stdout stays blocking, as programs expect.
+        _ = fcntl(fds.read, F_SETFL, fcntl(fds.read, F_GETFL) | O_NONBLOCK)
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
-        _ = GNUSpawn.addClosefrom?(&actions, 3)
+        posix_spawn_file_actions_adddup2(&actions, fds.write, 1)
+        posix_spawn_file_actions_adddup2(&actions, fds.write, 2)
+        _ = GNULibc.addClosefrom?(&actions, 3)
         if let cwd {
-            guard let addChdir = GNUSpawn.addChdir else {
-                close(fds[0])
-                close(fds[1])
+            guard let addChdir = GNULibc.addChdir else {
+                close(fds.read)
+                close(fds.write)
                 throw SpawnError(description: "this C library cannot set a child's working directory (posix_spawn_file_actions_addchdir_np)")
             }
             _ = addChdir(&actions, cwd)
@@ -73,36 +90,30 @@ struct ChildProcess: Sendable {
         var spawned: pid_t = 0
         let status = posix_spawn(&spawned, executable, &actions, &attributes, arguments, variables)
         let pid = spawned
-        close(fds[1])
+        close(fds.write)
         guard status == 0 else {
-            close(fds[0])
+            close(fds.read)
             throw SpawnError(description: String(cString: strerror(status)))
+        }
+        let pidfd = pidfdOpen(pid, 0)
+        guard pidfd >= 0 else {
+            let error = SpawnError("pidfd_open")
+            // Unwatchable: end it now. It is unreaped, so its group is still its own; the wait is for a SIGKILLed child.
+            kill(-pid, SIGKILL)
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+            close(fds.read)
+            throw error
         }
 
         let exit = OneShot<Termination>()
-        let release = ReleaseGate()
-        let reaper = Thread {
-            // Learn of the exit without reaping: an unreaped (zombie) leader keeps its PID, and so the process
-            // group's ID, from being reused, which makes signalling the group safe until `release`.
-            var info = siginfo_t()
-            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 {
-                guard errno == EINTR else {
-                    exit.fulfil(Termination(status: -1, signaled: false))
-                    return
-                }
-            }
-            exit.fulfil(ChildProcess.termination(info))
-            let killGroup = release.blockingWait()
-            if killGroup { kill(-pid, SIGKILL) }
-            var raw: Int32 = 0
-            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
-        }
-        reaper.name = "baton-command-reaper"
-        reaper.start()
-        return ChildProcess(pid: pid, output: fds[0], exit: exit, release: release)
+        let tail = OneShot<[UInt8]>()
+        let id = watcher.watch(pid: pid, pidfd: pidfd, output: fds.read, exit: exit, tail: tail)
+        return ChildProcess(
+            pid: pid, exit: exit, output: OutputTail(result: tail, watcher: watcher, id: id), released: OneShot(), watcher: watcher, id: id)
     }
 
-    private static func termination(_ info: siginfo_t) -> Termination {
+    static func termination(_ info: siginfo_t) -> Termination {
         // For SIGCHLD, si_status is the exit code (CLD_EXITED) or the signal that ended the child.
         #if canImport(Glibc)
             let status = info._sifields._sigchld.si_status
@@ -115,7 +126,7 @@ struct ChildProcess: Sendable {
     /// Signals the child's whole process group. Safe until ``release(killingGroup:)``: the leader is not reaped
     /// before then, so the group ID cannot belong to anyone else, even after the leader has exited.
     func signal(_ number: Int32) {
-        guard release.value == nil else { return }
+        guard released.value == nil else { return }
         kill(-pid, number)
     }
 
@@ -123,7 +134,7 @@ struct ChildProcess: Sendable {
     /// when `killingGroup` (background children, processes that ignored SIGTERM), then reaps the leader.
     /// Does not wait; call it exactly once, after the last ``signal(_:)``.
     func release(killingGroup: Bool) {
-        release.fulfil(killingGroup)
+        if released.fulfil(killingGroup) { watcher.release(id, killingGroup: killingGroup) }
     }
 
     /// Whether any process of the group other than the (exited, unreaped) leader is still alive, read from /proc:
@@ -143,35 +154,44 @@ struct ChildProcess: Sendable {
     }
 }
 
-/// The caller's "done with the child" decision, awaited by the reaper thread (a blocking wait: it is a thread).
-private final class ReleaseGate: Sendable {
-    private let decision = Mutex<Bool?>(nil)
-    private let semaphore = DispatchSemaphore(value: 0)
+/// The last 4 KiB of a child's combined output, read by the ``ChildWatcher``.
+///
+/// After the child exits, a grandchild may still hold the pipe open; ``finish()`` then waits a short moment
+/// (``ChildWatcher/drainAfterExit``) for end-of-file and returns what it has, rather than waiting for the grandchild.
+struct OutputTail: Sendable {
+    fileprivate let result: OneShot<[UInt8]>
+    fileprivate let watcher: ChildWatcher
+    fileprivate let id: UInt64
 
-    var value: Bool? { decision.withLock { $0 } }
-
-    func fulfil(_ killGroup: Bool) {
-        let first = decision.withLock { decision -> Bool in
-            guard decision == nil else { return false }
-            decision = killGroup
-            return true
-        }
-        if first { semaphore.signal() }
-    }
-
-    func blockingWait() -> Bool {
-        semaphore.wait()
-        return decision.withLock { $0 } ?? true
+    /// Called once the child has exited: the output so far, up to the last 4 KiB.
+    func finish() async -> [UInt8] {
+        watcher.finish(id)
+        return await result.wait() ?? []
     }
 }
 
-/// glibc's GNU extensions to posix_spawn, looked up at run time because Swift's Glibc module does not export them.
-private enum GNUSpawn {
+/// glibc functions looked up at run time because Swift's Glibc module does not export them: the GNU extensions to
+/// posix_spawn, `pipe2` (atomic close-on-exec), `pidfd_open` (glibc 2.36) and `pthread_setname_np`.
+enum GNULibc {
     typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32
     typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
+    typealias PidfdOpen = @convention(c) (pid_t, UInt32) -> Int32
+    typealias SetThreadName = @convention(c) (pthread_t, UnsafePointer<CChar>?) -> Int32
 
     static let addChdir: AddChdir? = symbol("posix_spawn_file_actions_addchdir_np")
     static let addClosefrom: AddClosefrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
+    static let pidfdOpen: PidfdOpen? = symbol("pidfd_open")
+    static let setThreadName: SetThreadName? = symbol("pthread_setname_np")
+    private static let pipe2: Pipe2? = symbol("pipe2")
+
+    /// A pipe whose two ends get `flags` (O_CLOEXEC, O_NONBLOCK) atomically with their creation.
+    static func pipe(flags: Int32) throws(ChildProcess.SpawnError) -> (read: Int32, write: Int32) {
+        guard let pipe2 else { throw ChildProcess.SpawnError(description: "this C library has no pipe2") }
+        var fds: [Int32] = [-1, -1]
+        guard pipe2(&fds, flags) == 0 else { throw ChildProcess.SpawnError("pipe2") }
+        return (fds[0], fds[1])
+    }
 
     private static func symbol<T>(_ name: String) -> T? {
         guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }

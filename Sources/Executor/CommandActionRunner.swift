@@ -56,8 +56,7 @@ public struct CommandActionRunner: Sendable {
         } catch {
             return ActionResult(outcome: .failed, output: "command_failed: cannot start \(executable.path): \(error.description)")
         }
-        let tail = OutputTail(fileDescriptor: child.output)
-        close(child.output)
+        let tail = child.output
         let exit = child.exit
         var timedOut = false
         var stoppedBy: StopReason?
@@ -160,57 +159,4 @@ public struct CommandActionRunner: Sendable {
 struct Termination: Sendable {
     var status: Int32
     var signaled: Bool
-}
-
-/// Reads a child's combined output on its own thread, keeping only the last 4 KiB.
-///
-/// After the child exits, a grandchild may still hold the pipe open; ``finish()`` then waits a short
-/// moment for end-of-file and returns what it has, rather than waiting for the grandchild.
-final class OutputTail: Sendable {
-    private let result = OneShot<[UInt8]>()
-    private let exited = OneShot<Void>()
-    private static let drainAfterExit: Int64 = 200  // milliseconds
-
-    init(fileDescriptor: Int32) {
-        let result = self.result
-        let exited = self.exited
-        // The thread reads its own duplicate, so it never reads a descriptor number the Pipe has closed and reused.
-        let fd = dup(fileDescriptor)
-        let thread = Thread {
-            var kept: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            var exitSeenAt: UInt64?
-            while fd >= 0 {
-                if exited.value != nil {
-                    let now = DispatchTime.now().uptimeNanoseconds
-                    let since = exitSeenAt ?? now
-                    exitSeenAt = since
-                    if now - since > UInt64(OutputTail.drainAfterExit) * 1_000_000 { break }
-                }
-                var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&descriptor, 1, 50)
-                if ready > 0 {
-                    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                    if count > 0 {
-                        kept.append(contentsOf: buffer[0..<count])
-                        if kept.count > 2 * OutputLimit.bytes { kept.removeFirst(kept.count - OutputLimit.bytes) }
-                    } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
-                        break
-                    }
-                } else if ready < 0 && errno != EINTR {
-                    break
-                }
-            }
-            if fd >= 0 { close(fd) }
-            result.fulfil(Array(kept.suffix(OutputLimit.bytes)))
-        }
-        thread.name = "baton-command-output"
-        thread.start()
-    }
-
-    /// Called once the child has exited: the output so far, up to the last 4 KiB.
-    func finish() async -> [UInt8] {
-        exited.fulfil(())
-        return await result.wait() ?? []
-    }
 }

@@ -8,8 +8,9 @@ struct OneShot<Value: Sendable>: Sendable {
 
     var value: Value? { broadcast.values.first }
 
-    /// Delivers `value` to current and future waiters; later calls are ignored.
-    func fulfil(_ value: Value) { broadcast.publish(value, onlyFirst: true) }
+    /// Delivers `value` to current and future waiters; later calls are ignored (and return false).
+    @discardableResult
+    func fulfil(_ value: Value) -> Bool { broadcast.publish(value, onlyFirst: true) }
 
     func wait() async -> Value? { await broadcast.next(after: 0) }
 }
