@@ -184,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BatonCore", "BatonStore", "BatonSQLite", "BatonTestSupport", "ZeroMQ",
+                "BatonCore", "BatonStore", "BatonSQLite", "BatonTestSupport", "BatonPostgresTestSupport", "ZeroMQ",
                 // Direct SQL for end-to-end invariants (PRAGMA integrity_check, one ticket per (job, slot)).
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

@@ -17,18 +17,21 @@ public final class PostgresBackend: Sendable {
     private let prepared = Broadcast<Bool>()
 
     /// A client for `url`; `maximumConnections` bounds this process's pool.
-    public convenience init(_ url: DatabaseLocation.PostgresURL, maximumConnections: Int = 10, logger: Logger) {
+    /// `localClock`: this host's wall clock, which ``clock`` corrects by the measured offset to the server's.
+    public convenience init(
+        _ url: DatabaseLocation.PostgresURL, maximumConnections: Int = 10, localClock: any WallClock = SystemWallClock(), logger: Logger
+    ) {
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
             tls: Self.tls(url.tls))
         configuration.options.maximumConnections = maximumConnections
-        self.init(configuration: configuration, logger: logger)
+        self.init(configuration: configuration, localClock: localClock, logger: logger)
     }
 
-    public init(configuration: PostgresClient.Configuration, logger: Logger) {
+    public init(configuration: PostgresClient.Configuration, localClock: any WallClock = SystemWallClock(), logger: Logger) {
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         database = PostgresDatabase(client: client, logger: logger)
-        clock = DatabaseClock()
+        clock = DatabaseClock(local: localClock)
         stores = Stores(
             jobs: PostgresJobStore(database), tickets: PostgresTicketStore(database), claims: PostgresClaimStore(database),
             scheduler: PostgresSchedulerStore(database), leases: PostgresLeaderLeaseStore(database),

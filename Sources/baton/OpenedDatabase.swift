@@ -31,7 +31,7 @@ struct OpenedDatabase {
             try database.migrate()
             return OpenedDatabase(stores: .sqlite(database), services: [], description: path, postgres: nil)
         case .postgres(let url):
-            let backend = PostgresBackend(url, logger: logger)
+            let backend = PostgresBackend(url, localClock: HostClock.make(), logger: logger)
             return OpenedDatabase(stores: backend.stores, services: backend.services, description: "\(url)", postgres: backend)
         }
     }

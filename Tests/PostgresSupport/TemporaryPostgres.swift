@@ -54,6 +54,9 @@ public final class TemporaryPostgres: Sendable {
         clientTasks.withLock { $0.append(Task { await client.run() }) }
     }
 
+    /// The database as `BATON_DB` names it, for a `baton` child process (the cluster trusts loopback: no password).
+    public var url: String { "postgres://\(PostgresCluster.user)@127.0.0.1:\(cluster.port)/\(name)" }
+
     /// Other, independent stores on the same database, as a second process would open them.
     public func connect() -> Stores {
         let other = PostgresBackend(configuration: cluster.configuration(database: name), logger: Self.logger)
