@@ -152,6 +152,23 @@ struct ConsoleTests {
         }
     }
 
+    @Test("a parked job whose spec this gateway cannot read is listed and shown with its reason, never a 500")
+    func parkedJob() async throws {
+        let fixture = try GatewayFixture()
+        try await fixture.test { client in
+            _ = try await client.send(.post, "/v1/jobs", json: Specs.every("broken"))
+            try ParkedJobsAPITests.storeRawSpec(#"{"name":"broken","schedule":"#, name: "broken", in: fixture)
+            let session = try await client.signIn()
+            let list = try await client.console(.get, "/console?state=parked", session: session)
+            #expect(list.status == .ok)
+            #expect(list.text.contains("/console/jobs/broken") && list.text.contains("unreadable (parked)"))
+            let page = try await client.console(.get, "/console/jobs/broken", session: session)
+            #expect(page.status == .ok)
+            #expect(page.text.contains("Parked: ") && page.text.contains("is not valid JSON"))
+            #expect(page.text.contains("cannot be previewed or explained"))
+        }
+    }
+
     @Test("Run now twice with the same form key writes one ticket")
     func runNowOnce() async throws {
         let fixture = try GatewayFixture()

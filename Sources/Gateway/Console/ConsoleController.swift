@@ -105,9 +105,9 @@ struct ConsoleController<Context: RequestContext> {
 
     static func row(_ job: Job) -> ConsolePages.JobRow {
         let zoneName = JobOperations.zoneName(job.spec.schedule)
+        let schedule = describe(job)
         return ConsolePages.JobRow(
-            name: job.name, href: "/console/jobs/\(job.name)", written: written(job.spec.schedule), words: words(job.spec.schedule),
-            zone: zoneName,
+            name: job.name, href: "/console/jobs/\(job.name)", written: schedule.written, words: schedule.words, zone: zoneName,
             nextFire: job.nextFireAt.map { LocalTime.rfc3339($0, in: JobOperations.zone(named: zoneName)) },
             nextFireUTC: job.nextFireAt?.rfc3339, state: job.state.rawValue, queue: job.spec.queue,
             labels: job.spec.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }, outcome: outcome(job))
@@ -122,10 +122,13 @@ struct ConsoleController<Context: RequestContext> {
         }
     }
 
-    /// The schedule in words, when that says more than ``written(_:)`` (an interval is already words).
-    static func words(_ schedule: ScheduleSpec) -> String? {
-        let words = ScheduleWords.describe(schedule)
-        return words == written(schedule) ? nil : words
+    /// The schedule as written, and in words when that says more (an interval is already words). A parked job
+    /// whose spec this gateway cannot read has only a stand-in schedule, which is not shown.
+    static func describe(_ job: Job) -> (written: String, words: String?) {
+        guard job.parking?.specReadable ?? true else { return ("unreadable (parked)", nil) }
+        let written = written(job.spec.schedule)
+        let words = ScheduleWords.describe(job.spec.schedule)
+        return (written, words == written ? nil : words)
     }
 
     /// The later of the last success and the last failure.
@@ -157,11 +160,11 @@ struct ConsoleController<Context: RequestContext> {
         let encoder = JSONBody.encoder()
         encoder.outputFormatting.insert(.prettyPrinted)
         let notices = ["triggered": "A ticket was written; the scheduler runs it next.", "paused": "Paused.", "resumed": "Resumed."]
-        let readable = job.parking?.specReadable ?? true
+        let schedule = Self.describe(job)
         let model = ConsolePages.JobPage(
             frame: .init(title: name, session: session), notice: query(request, "done").flatMap { notices[$0] },
             name: name, state: job.state.rawValue, parked: job.parking?.reason,
-            written: readable ? Self.written(job.spec.schedule) : "unreadable", words: readable ? Self.words(job.spec.schedule) : nil,
+            written: schedule.written, words: schedule.words,
             zone: JobOperations.zoneName(job.spec.schedule), queue: job.spec.queue, revision: job.revision,
             actions: session.role == .full
                 ? .init(
