@@ -29,6 +29,9 @@ let package = Package(
         // is no other way to speak PostgreSQL's wire protocol; it also brings `PostgresClient`, a pooled
         // swift-service-lifecycle Service, which fits the roles' ServiceGroups.
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.21.0"),
+        // The console's HTML (Docs/Console.md): logic-less templates that escape by default, Hummingbird's own package,
+        // no build step and no JavaScript toolchain. Templates are Swift string literals, so the binary stays one file.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
@@ -109,6 +112,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -17,7 +17,9 @@ public func buildApplication(
         logger: logger)
     let dependencies = GatewayDependencies(
         stores: stores, clock: clock, allowCommands: configuration.allowCommands, waker: waker, registry: registry,
-        nodeLiveness: configuration.nodeLiveness)
+        nodeLiveness: configuration.nodeLiveness,
+        tokens: configuration.apiToken.map { APITokens(full: $0, read: configuration.apiReadToken) },
+        consolePages: try ConsolePages())
     let router = buildRouter(dependencies, configuration: configuration, routes: routes)
     return Application(
         router: router,
@@ -34,6 +36,11 @@ struct GatewayDependencies: Sendable {
     let waker: SchedulerWaker
     let registry: PrometheusCollectorRegistry
     let nodeLiveness: TimeSpan
+    /// The API tokens; nil when the gateway runs without one (loopback only).
+    let tokens: APITokens?
+    let consolePages: ConsolePages
+    /// The console's sign-ins, in this process's memory.
+    let consoleSessions = ConsoleSessions()
     /// Encoded GET bodies of unchanged jobs: this process's, made once with the dependencies.
     let jobBodies = JobBodyCache(limit: 1024)
 
@@ -44,8 +51,9 @@ struct GatewayDependencies: Sendable {
 }
 
 /// The router with its middleware, outermost first: metrics (sees every final status), request id,
-/// problem mapping (nothing below it reaches the client as anything but problem+json), Host check on
-/// loopback binds, the same-origin rule for unsafe methods, bearer auth, body and content-type rules. Middleware must be added before the routes it wraps.
+/// problem mapping (nothing below it reaches an API client as anything but problem+json), the console's
+/// HTML errors and security headers (its paths only), Host check on loopback binds, the same-origin rule for
+/// unsafe methods, bearer auth, body and content-type rules. Middleware must be added before the routes it wraps.
 func buildRouter(
     _ dependencies: GatewayDependencies, configuration: GatewayConfiguration, routes: RouteTable
 ) -> Router<BasicRequestContext> {
@@ -53,17 +61,19 @@ func buildRouter(
     router.add(middleware: HTTPMetricsMiddleware(registry: dependencies.registry))
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ProblemMiddleware(routes: routes))
+    router.add(middleware: ConsoleMiddleware(pages: dependencies.consolePages))
     if configuration.bind.isLoopback {
         router.add(middleware: HostCheckMiddleware())
     }
     router.add(middleware: SameOriginMiddleware())
-    if let token = configuration.apiToken {
-        router.add(middleware: AuthMiddleware(token: token))
+    if let tokens = dependencies.tokens {
+        router.add(middleware: AuthMiddleware(tokens: tokens))
     }
     router.add(middleware: BodyPolicyMiddleware())
 
     SystemController(dependencies: dependencies).addRoutes(to: RecordingGroup(router, prefix: "", table: routes))
     JobController(dependencies: dependencies).addRoutes(to: RecordingGroup(router, prefix: "/v1/jobs", table: routes))
     TicketController(dependencies: dependencies).addRoutes(to: RecordingGroup(router, prefix: "/v1/tickets", table: routes))
+    ConsoleController(dependencies: dependencies).addRoutes(to: router.group())
     return router
 }

@@ -9,6 +9,9 @@ public struct GatewayConfiguration: Sendable {
     public var bind: ListenAddress
     /// `BATON_API_TOKEN`; nil disables authentication, which only a loopback bind allows.
     public var apiToken: String?
+    /// `BATON_API_READ_TOKEN`: a second token that may only look (GET and HEAD on the API, the console without its
+    /// actions); nil for none. Needs `apiToken`.
+    public var apiReadToken: String?
     /// `BATON_SCHEDULERS`: where manual triggers send `WAKE`.
     public var schedulers: [String]
     /// `BATON_ALLOW_COMMANDS`: accept `command` jobs.
@@ -25,12 +28,13 @@ public struct GatewayConfiguration: Sendable {
     public static let defaults = GatewayConfiguration()
 
     public init(
-        bind: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), apiToken: String? = nil,
+        bind: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), apiToken: String? = nil, apiReadToken: String? = nil,
         schedulers: [String] = ["tcp://127.0.0.1:7710"], allowCommands: Bool = false,
         nodeLiveness: TimeSpan = .seconds(30)
     ) {
         self.bind = bind
         self.apiToken = apiToken
+        self.apiReadToken = apiReadToken
         self.schedulers = schedulers
         self.allowCommands = allowCommands
         self.nodeLiveness = nodeLiveness
@@ -49,9 +53,25 @@ public struct GatewayConfiguration: Sendable {
             throw GatewayConfigurationError(
                 "BATON_DISPATCH_SECRET_KEY and BATON_DISPATCH_SERVER_KEY (or their _FILE forms) go together: CURVE needs the gateway's key and the scheduler's")
         }
-        if let apiToken, apiToken.isEmpty || apiToken.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7f }) {
+        if let apiToken, !Self.isPrintableToken(apiToken) {
             throw GatewayConfigurationError("BATON_API_TOKEN must be printable ASCII without spaces")
         }
+        if let apiReadToken {
+            guard let apiToken else {
+                throw GatewayConfigurationError(
+                    "BATON_API_READ_TOKEN needs BATON_API_TOKEN: without a full token the API is open to everyone, so a read-only one means nothing")
+            }
+            guard Self.isPrintableToken(apiReadToken) else {
+                throw GatewayConfigurationError("BATON_API_READ_TOKEN must be printable ASCII without spaces")
+            }
+            guard apiReadToken != apiToken else {
+                throw GatewayConfigurationError("BATON_API_READ_TOKEN must differ from BATON_API_TOKEN")
+            }
+        }
+    }
+
+    private static func isPrintableToken(_ token: String) -> Bool {
+        !token.isEmpty && !token.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7f })
     }
 }
 

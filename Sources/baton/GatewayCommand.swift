@@ -24,6 +24,11 @@ struct GatewayCommand: AsyncParsableCommand {
         help: "Bearer token required on everything but /healthz and /readyz (env BATON_API_TOKEN, default none: loopback binds only; the env var keeps it out of `ps`).")
     var apiToken: String?
 
+    @Option(
+        name: .customLong("api-read-token"),
+        help: "A second bearer token that may only read: GET and HEAD on the API, the console without its actions (env BATON_API_READ_TOKEN, default none; needs --api-token).")
+    var apiReadToken: String?
+
     @Option(help: "Comma list of scheduler endpoints told about manual triggers (env BATON_SCHEDULERS, default \(GatewayConfiguration.defaults.schedulers.joined(separator: ","))).")
     var schedulers: String?
 
@@ -61,6 +66,7 @@ struct GatewayCommand: AsyncParsableCommand {
             var configuration = GatewayConfiguration(
                 bind: bind,
                 apiToken: Settings.optionalString(apiToken, env: "BATON_API_TOKEN"),
+                apiReadToken: Settings.optionalString(apiReadToken, env: "BATON_API_READ_TOKEN"),
                 schedulers: Settings.list(schedulers, env: "BATON_SCHEDULERS", default: defaults.schedulers),
                 allowCommands: try Settings.bool(allowCommands, env: "BATON_ALLOW_COMMANDS", default: defaults.allowCommands))
             configuration.dispatchKeys = try dispatchSecurity.keys()

@@ -15,6 +15,7 @@ import Testing
 /// A gateway over a fresh SQLite file in its own temporary directory, with a manual clock.
 final class GatewayFixture: Sendable {
     static let token = "test-token-0123456789abcdef"
+    static let readToken = "read-token-0123456789abcdef"
     static let t0 = Timestamp(milliseconds: 1_790_000_000_000)
 
     let directory: TemporaryDirectory
@@ -28,13 +29,14 @@ final class GatewayFixture: Sendable {
     let routes = RouteTable()
 
     init(
-        token: String? = GatewayFixture.token, allowCommands: Bool = false, migrate: Bool = true,
+        token: String? = GatewayFixture.token, readToken: String? = nil, allowCommands: Bool = false, migrate: Bool = true,
         schedulers: [String] = [], busyTimeout: TimeSpan = .seconds(5), start: Timestamp = GatewayFixture.t0
     ) throws {
         directory = try TemporaryDirectory("gateway")
         store = StoreConfiguration(path: directory.databasePath, busyTimeout: busyTimeout)
         self.migrate = migrate
-        configuration = GatewayConfiguration(apiToken: token, schedulers: schedulers, allowCommands: allowCommands)
+        configuration = GatewayConfiguration(
+            apiToken: token, apiReadToken: readToken, schedulers: schedulers, allowCommands: allowCommands)
         clock = ManualWallClock(start)
     }
 

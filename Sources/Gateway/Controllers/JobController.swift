@@ -36,17 +36,9 @@ struct JobController<Context: RequestContext> {
         var query = QueryReader(request)
         let limit = query.integer("limit", default: 100, in: 1...1000)
         let paused = query.boolean("paused")
-        var label: (String, String)?
-        if let text = query["label"] {
-            let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            if parts.count == 2, !parts[0].isEmpty {
-                label = (String(parts[0]), String(parts[1]))
-            } else {
-                query.fail("label", "must be key:value, e.g. team:billing")
-            }
-        }
+        let label = query.label("label")
         try query.check()
-        let page = try await dependencies.jobs.list(limit: limit, after: query["cursor"], label: label, paused: paused)
+        let page = try await dependencies.jobs.list(limit: limit, after: query["cursor"], label: label.map { ($0.key, $0.value) }, paused: paused)
         return try JSONBody.response(ListResource(items: page.items.map(JobResource.init), nextCursor: page.nextCursor))
     }
 
@@ -94,7 +86,7 @@ struct JobController<Context: RequestContext> {
         let patch = try await request.jsonBody()
         for _ in 0..<5 {
             let stored = try await existing(context)
-            try Self.requireReadableSpec(stored, for: "patched")
+            try JobOperations.requireReadableSpec(stored, for: "patched")
             let merged = try Self.tree(of: stored.spec.redacted).merging(patch: patch)
             var extra: [FieldIssue] = []
             if case .object(let members) = merged, members["name"] != .string(name) {
@@ -116,8 +108,7 @@ struct JobController<Context: RequestContext> {
     @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
         let name = try Self.name(context)
         let condition = try RevisionCondition.from(request)
-        try await dependencies.jobs.delete(name: name, ifRevision: condition.revision, now: dependencies.clock.now())
-        context.logger.info("job deleted", metadata: ["job": "\(name)"])
+        try await operations(context).delete(name: name, ifRevision: condition.revision)
         return Response(status: .noContent)
     }
 
@@ -132,9 +123,7 @@ struct JobController<Context: RequestContext> {
     func setPaused(_ paused: Bool, _ request: Request, _ context: Context) async throws -> Response {
         let name = try Self.name(context)
         let condition = try RevisionCondition.from(request)
-        let job = try await dependencies.jobs.setPaused(
-            paused, name: name, ifRevision: condition.revision, now: dependencies.clock.now())
-        context.logger.info(paused ? "job paused" : "job resumed", metadata: ["job": "\(name)"])
+        let job = try await operations(context).setPaused(paused, name: name, ifRevision: condition.revision)
         return try Self.jobResponse(job, status: .ok)
     }
 
@@ -144,19 +133,8 @@ struct JobController<Context: RequestContext> {
     /// `Idempotency-Key` created. The job's existence is decided in the transaction that writes the ticket.
     @Sendable func trigger(_ request: Request, context: Context) async throws -> Response {
         let name = try Self.name(context)
-        var key: String?
-        if let header = request.headers[HTTPField.Name("Idempotency-Key")!] {
-            guard (1...255).contains(header.utf8.count), header.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
-                throw APIError.invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
-            }
-            key = header
-        }
-        let (ticket, created) = try await dependencies.tickets.trigger(
-            jobName: name, idempotencyKey: key, now: dependencies.clock.now())
-        if created {
-            dependencies.waker.wake(ticket: ticket.id)
-            context.logger.info("job triggered", metadata: ["job": "\(name)", "ticket": "\(ticket.id)"])
-        }
+        let key = try JobOperations.idempotencyKey(request.headers[HTTPField.Name("Idempotency-Key")!], field: "Idempotency-Key")
+        let (ticket, created) = try await operations(context).trigger(name: name, idempotencyKey: key)
         return try JSONBody.response(
             TicketResource(ticket: ticket, includeAttempts: true), status: created ? .accepted : .ok,
             headers: ["Location": "/v1/tickets/\(ticket.id.hex)"])
@@ -171,12 +149,7 @@ struct JobController<Context: RequestContext> {
         let from = query.timestamp("from")
         try query.check()
         let job = try await existing(context)
-        let schedule = try Self.resolve(job)
-        let zoneName = Self.zoneName(job.spec.schedule)
-        let zone = TimeZone(identifier: zoneName) ?? TimeZone(secondsFromGMT: 0) ?? .current
-        let fires = schedule.slots(after: from ?? dependencies.clock.now(), count: count)
-        return try JSONBody.response(
-            SchedulePreview(job: job.name, timezone: zoneName, paused: job.spec.paused, fires: fires.map { FireResource($0, zone: zone) }))
+        return try JSONBody.response(JobOperations.preview(job, count: count, after: from ?? dependencies.clock.now()))
     }
 
     @Sendable func explain(_ request: Request, context: Context) async throws -> Response {
@@ -185,7 +158,7 @@ struct JobController<Context: RequestContext> {
         try query.check()
         let job = try await existing(context)
         let explanation = try await SlotExplainer(
-            job: job, schedule: try Self.resolve(job), tickets: dependencies.tickets, now: dependencies.clock.now()
+            job: job, schedule: try JobOperations.resolve(job), tickets: dependencies.tickets, now: dependencies.clock.now()
         ).explain(at: at ?? dependencies.clock.now())
         return try JSONBody.response(explanation)
     }
@@ -214,11 +187,11 @@ struct JobController<Context: RequestContext> {
     }
 
     func existing(_ context: Context) async throws -> Job {
-        let name = try Self.name(context)
-        guard let job = try await dependencies.jobs.job(named: name) else {
-            throw APIError(.notFound, "no job named \"\(name)\"")
-        }
-        return job
+        try await operations(context).existing(try Self.name(context))
+    }
+
+    func operations(_ context: Context) -> JobOperations {
+        JobOperations(dependencies: dependencies, logger: context.logger)
     }
 
     static func name(_ context: Context) throws(APIError) -> String {
@@ -226,30 +199,6 @@ struct JobController<Context: RequestContext> {
             throw APIError(.notFound, "no such job")
         }
         return name
-    }
-
-    /// A parked job whose spec this gateway cannot read has only a stand-in spec: nothing may be derived from it.
-    static func requireReadableSpec(_ job: Job, for operation: String) throws(APIError) {
-        if let parking = job.parking, !parking.specReadable {
-            throw APIError(
-                .conflict,
-                "job \"\(job.name)\" is parked and its spec cannot be read by this gateway, so it cannot be \(operation); "
-                    + "replace it with PUT or delete it (\(parking.reason))")
-        }
-    }
-
-    static func resolve(_ job: Job) throws(APIError) -> Schedule {
-        try requireReadableSpec(job, for: "previewed or explained")
-        do {
-            return try job.schedule()
-        } catch {
-            throw APIError(.conflict, "the stored schedule of \"\(job.name)\" cannot be evaluated: \(error.message)")
-        }
-    }
-
-    static func zoneName(_ spec: ScheduleSpec) -> String {
-        if case .cron = spec.kind { return spec.timezone }
-        return "UTC"
     }
 
     /// The canonical spec as a JSON tree, the base a merge patch applies to.
@@ -266,11 +215,4 @@ struct JobController<Context: RequestContext> {
         let body = try cache.body(for: job) { job in ByteBuffer(bytes: try JSONBody.encoder().encode(JobResource(job: job))) }
         return try JSONBody.response(body: body, status: status, headers: headers)
     }
-}
-
-struct SchedulePreview: Encodable {
-    var job: String
-    var timezone: String
-    var paused: Bool
-    var fires: [FireResource]
 }

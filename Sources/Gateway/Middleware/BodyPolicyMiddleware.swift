@@ -14,7 +14,9 @@ struct BodyPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
         if let length, length > JSONBody.maximumRequestSize {
             throw APIError(.contentTooLarge, "request bodies are limited to 1 MiB (got \(length) bytes)")
         }
-        if Self.isUnsafe(request.method) {
+        // The console's forms are urlencoded by nature; its unsafe requests are held by a session and a CSRF token
+        // instead (ConsoleController), and it reads at most ConsoleForm.maximumSize bytes.
+        if Self.isUnsafe(request.method), !ConsolePaths.contains(request.uri.path) {
             let mediaType = request.headers[.contentType].map(Self.mediaType) ?? ""
             let accepted: Set<String> =
                 request.method == .patch ? ["application/json", "application/merge-patch+json"] : ["application/json"]

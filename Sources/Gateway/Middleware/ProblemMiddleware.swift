@@ -25,12 +25,17 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                         headers: ["Allow": allowed.joined(separator: ", ")])
                 }
             }
-            if problem.code == .internalError {
-                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            } else if problem.code == .unavailable {
-                context.logger.warning("storage unavailable", metadata: ["error": "\(error)"])
-            }
+            Self.log(problem, error: error, context: context)
             return Self.response(for: problem, request: request, context: context)
+        }
+    }
+
+    /// Bugs and storage trouble go to the log with the error; the client only sees the problem's detail.
+    static func log(_ problem: APIError, error: any Error, context: Context) {
+        if problem.code == .internalError {
+            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+        } else if problem.code == .unavailable {
+            context.logger.warning("storage unavailable", metadata: ["error": "\(error)"])
         }
     }
 

@@ -15,6 +15,7 @@ public struct APIError: Error, Sendable, Equatable {
         case unauthorized
         case forbiddenHost = "forbidden-host"
         case crossSite = "cross-site"
+        case readOnly = "read-only"
         case notFound = "not-found"
         case methodNotAllowed = "method-not-allowed"
         case conflict
@@ -31,6 +32,7 @@ public struct APIError: Error, Sendable, Equatable {
             case .unauthorized: .unauthorized
             case .forbiddenHost: .forbidden
             case .crossSite: .forbidden
+            case .readOnly: .forbidden
             case .notFound: .notFound
             case .methodNotAllowed: .methodNotAllowed
             case .conflict: .conflict
@@ -49,6 +51,7 @@ public struct APIError: Error, Sendable, Equatable {
             case .unauthorized: "Missing or wrong API token"
             case .forbiddenHost: "Host not allowed"
             case .crossSite: "Cross-site request refused"
+            case .readOnly: "Read-only access"
             case .notFound: "Not found"
             case .methodNotAllowed: "Method not allowed"
             case .conflict: "Conflict"

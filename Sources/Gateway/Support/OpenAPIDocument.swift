@@ -9,7 +9,7 @@ enum OpenAPIDocument {
   "info": {
     "title": "Baton Gateway API",
     "version": "1.0.0",
-    "description": "Jobs, tickets and cluster state of a Baton scheduler. JSON, camelCase, times in RFC 3339 UTC. Errors are RFC 9457 application/problem+json. Unsafe methods (POST, PUT, PATCH, DELETE) must send Content-Type: application/json, with a body or without (415), and must not come from another origin per Sec-Fetch-Site or Origin (403 cross-site)."
+    "description": "Jobs, tickets and cluster state of a Baton scheduler. JSON, camelCase, times in RFC 3339 UTC. Errors are RFC 9457 application/problem+json. Unsafe methods (POST, PUT, PATCH, DELETE) must send Content-Type: application/json, with a body or without (415), and must not come from another origin per Sec-Fetch-Site or Origin (403 cross-site). The read-only token (BATON_API_READ_TOKEN) is accepted for GET and HEAD only (403 read-only otherwise)."
   },
   "security": [{"bearer": []}],
   "paths": {

@@ -49,6 +49,17 @@ struct QueryReader {
         }
     }
 
+    /// A `key:value` label filter.
+    mutating func label(_ name: String) -> (key: String, value: String)? {
+        guard let text = parameters[name] else { return nil }
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty else {
+            fail(name, "must be key:value, e.g. team:billing")
+            return nil
+        }
+        return (String(parts[0]), String(parts[1]))
+    }
+
     func check() throws(APIError) {
         if !issues.isEmpty { throw APIError.validation(issues) }
     }

@@ -88,6 +88,7 @@ struct Up: AsyncParsableCommand {
               database   \(databasePath)
               dispatch   tcp://127.0.0.1:\(dispatchPort), CURVE keys in \(keys.directory.path)
               API        \(apiURL)   (token in \(tokenPath), mode 0600)
+              Console    \(apiURL)/   (sign in with the token)
               CLI        \(Self.shellQuoted(CommandLine.arguments[0])) jobs list --url \(apiURL) --data \(Self.shellQuoted(directory.path))
               add a job  curl -H "Authorization: Bearer \(token)" -H 'Content-Type: application/json' \\
                            -d '{"name":"hello","schedule":{"every":"10s"},"action":{"noop":{}}}' \(apiURL)/v1/jobs
