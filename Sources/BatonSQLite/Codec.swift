@@ -5,10 +5,6 @@ import GRDB
 
 /// Conversions between domain values and SQLite columns, in one place.
 package enum Codec {
-    static func specJSON(_ spec: JobSpec) throws(StoreError) -> String { try StoredSpec.encode(spec) }
-
-    static func spec(_ json: String) throws(StoreError) -> JobSpec { try StoredSpec.decode(json) }
-
     package static func blob(_ id: TicketID) -> Data { Data(id.bytes) }
 
     static func ticketID(_ value: DatabaseValue) -> TicketID? {

@@ -57,7 +57,7 @@ public struct SQLiteClaimStore: ClaimStore {
                             db, sql: "SELECT spec FROM job_revision WHERE job_id = ? AND revision = ?",
                             arguments: [won.jobID, won.revision])
                     else { throw StoreError(.corrupt, "revision \(won.revision) of job \(won.jobName) is missing") }
-                    return try Codec.spec(json)
+                    return try StoredSpec.decode(json)
                 }
             } catch let error as StoreError where error.code == .corrupt {
                 // This ticket alone: throwing here would roll back the whole batch, and the leader would offer the

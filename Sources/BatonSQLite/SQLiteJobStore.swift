@@ -41,7 +41,7 @@ public struct SQLiteJobStore: JobStore {
                     db, sql: "SELECT spec FROM job_revision WHERE job_id = ? AND revision = ?",
                     arguments: [id.rawValue, revision])
             else { return nil }
-            return try Codec.spec(json)
+            return try StoredSpec.decode(json)
         }
     }
 
@@ -127,7 +127,7 @@ package enum JobRows {
         let id = JobID(rawValue: UUID().uuidString.lowercased())
         let position = try JobPosition.created(spec, now: now)
         let (state, next) = (position.state, position.nextFireAt)
-        let json = try Codec.specJSON(spec)
+        let json = try StoredSpec.encode(spec)
         try db.execute(
             sql: """
                 INSERT INTO job (id, name, revision, spec, state, queue, created_at, updated_at, watermark, next_fire_at, due_at)
@@ -148,7 +148,7 @@ package enum JobRows {
     /// A new revision (``JobPosition/edited(_:to:now:)``).
     static func update(_ db: Database, _ existing: Job, spec: JobSpec, now: Timestamp) throws -> Job {
         let position = try JobPosition.edited(existing, to: spec, now: now)
-        let json = try Codec.specJSON(spec)
+        let json = try StoredSpec.encode(spec)
         let revision = existing.revision + 1
         try db.execute(
             sql: """
