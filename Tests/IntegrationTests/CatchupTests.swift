@@ -72,7 +72,7 @@ extension EndToEndTests {
             // Stay down until every remaining slot is past its grace, so all of them are missed on restart.
             let restartAt = endAt + Self.grace + .milliseconds(500)
             let wait = restartAt - wallNow()
-            try await hold(wait.duration)
+            try await hold(wait.duration)  // the downtime is the subject: every remaining slot must pass its grace
             let downtime = ContinuousClock.now - downAt
             try cluster.scheduler("sched", leaseTTL: "3s")
 

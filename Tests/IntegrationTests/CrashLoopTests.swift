@@ -47,7 +47,7 @@ extension EndToEndTests {
             var manualKeys: [String] = []
             let chaosStart = ContinuousClock.now
             while ContinuousClock.now - chaosStart < Self.chaos {
-                try await hold(Self.killEvery)
+                try await hold(Self.killEvery)  // the kill cadence is the subject: one SIGKILL every `killEvery`
                 let victim = (schedulers + executors).randomElement(using: &generator)!
                 let process = live[victim]!
                 process.signal(SIGKILL)

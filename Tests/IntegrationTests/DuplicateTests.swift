@@ -45,7 +45,7 @@ extension EndToEndTests {
             // The window is the test parameter: measured with clocks, not trusted to the sleep.
             let windowStart = wallNow()
             let started = ContinuousClock.now
-            try await hold(Self.window)
+            try await hold(Self.window)  // the observation window is the subject, measured with clocks around it
             let windowEnd = wallNow()
             let measured = ContinuousClock.now - started
 

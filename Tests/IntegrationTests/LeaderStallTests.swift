@@ -58,7 +58,7 @@ extension EndToEndTests {
             #expect(second.holder == standby.role)
             #expect(second.epoch == first.epoch + 1)
             let remaining = Self.ttl * 2 - (ContinuousClock.now - stoppedAt)
-            try await hold(remaining)
+            try await hold(remaining)  // the stall is the subject: the leader stays stopped for 2 × TTL
 
             leader.signal(SIGCONT)
             // The woken leader notices it lost the lease and says so, while the new holder keeps it.
