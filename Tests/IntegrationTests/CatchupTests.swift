@@ -1,5 +1,4 @@
 import BatonCore
-import BatonSQLite
 import BatonStore
 import BatonTestSupport
 import Foundation
@@ -24,15 +23,15 @@ extension EndToEndTests {
         static let scheduleLength: TimeSpan = .seconds(8)
         static let grace: TimeSpan = .seconds(1)
 
-        @Test("After downtime, catchup all runs every missed slot, latest only the newest, none none")
-        func catchupPolicies() async throws {
-            let cluster = try E2ECluster()
+        @Test("After downtime, catchup all runs every missed slot, latest only the newest, none none", arguments: Backend.allCases)
+        func catchupPolicies(backend: Backend) async throws {
+            let cluster = try await E2ECluster(backend)
             try cluster.scheduler("sched", leaseTTL: "3s")
             try cluster.executor("exec-1")
             try #require(
                 try await eventually(timeout: .seconds(30)) {
-                    let live = try await SQLiteNodeStore(cluster.database).executors(seenSince: wallNow() - .seconds(5))
-                    return try await SQLiteLeaderLeaseStore(cluster.database).current()?.holder == "sched" && live.count == 1
+                    let live = try await cluster.nodes.executors(seenSince: wallNow() - .seconds(5))
+                    return try await cluster.leases.current()?.holder == "sched" && live.count == 1
                 }, "cluster did not come up\n\(cluster.logs())")
 
             let t0 = wallNow()
@@ -40,7 +39,7 @@ extension EndToEndTests {
             let policies: [CatchupPolicy] = [.all, .latest, .none]
             var jobs: [CatchupPolicy: Job] = [:]
             for policy in policies {
-                jobs[policy] = try await SQLiteJobStore(cluster.database).create(
+                jobs[policy] = try await cluster.jobs.create(
                     JobSpec(
                         name: "catchup-\(policy.rawValue)", schedule: ScheduleSpec(.every(.seconds(1)), endAt: endAt),
                         action: .noop, policy: JobPolicy(overlap: .allow, catchup: policy, misfireGrace: Self.grace)),
@@ -86,8 +85,8 @@ extension EndToEndTests {
             }
             await cluster.stopAll()
             #expect(done, "jobs did not complete after the restart (down \(downtime))\n\(cluster.logs())")
-            #expect(try cluster.duplicateSlots().isEmpty)
-            let restartedEpoch = try #require(try await SQLiteLeaderLeaseStore(cluster.database).current()).epoch
+            #expect(try await cluster.duplicateSlots().isEmpty)
+            let restartedEpoch = try #require(try await cluster.leases.current()).epoch
 
             for policy in policies {
                 let job = jobs[policy]!

@@ -1,5 +1,4 @@
 import BatonCore
-import BatonSQLite
 import BatonStore
 import BatonTestSupport
 import Foundation
@@ -17,11 +16,11 @@ extension EndToEndTests {
         /// test covers the long, disorderly run.
         static let window: Duration = .seconds(10)
 
-        @Test("Two schedulers and N executors run each slot of an every-1s job exactly once", arguments: [1, 2, 4, 8])
-        func everySlotOnce(executors: Int) async throws {
+        @Test("Two schedulers and N executors run each slot of an every-1s job exactly once", arguments: Backend.allCases, [1, 2, 4, 8])
+        func everySlotOnce(backend: Backend, executors: Int) async throws {
             let server = try TestHTTPServer { _ in .init(status: 200, body: "ok") }
             defer { server.stop() }
-            let cluster = try E2ECluster()
+            let cluster = try await E2ECluster(backend)
             let schedulers = ["sched-a", "sched-b"]
             cluster.reserveSchedulers(schedulers)
             for id in schedulers { try cluster.scheduler(id) }
@@ -29,15 +28,15 @@ extension EndToEndTests {
 
             // Ready: a leader holds the lease and every executor has registered.
             let ready = try await eventually(timeout: .seconds(30)) {
-                let lease = try await SQLiteLeaderLeaseStore(cluster.database).current()
-                let live = try await SQLiteNodeStore(cluster.database).executors(seenSince: wallNow() - .seconds(5))
+                let lease = try await cluster.leases.current()
+                let live = try await cluster.nodes.executors(seenSince: wallNow() - .seconds(5))
                 return lease.map { schedulers.contains($0.holder) && $0.leaseExpiresAt > wallNow() } == true
                     && live.count == executors
             }
             try #require(ready, "cluster did not come up\n\(cluster.logs())")
 
             // Grace well above any CI stall, so a slow claim is late rather than skipped: this test is about duplicates.
-            let job = try await SQLiteJobStore(cluster.database).create(
+            let job = try await cluster.jobs.create(
                 httpJob("dup", url: server.url + "/dup", policy: JobPolicy(overlap: .allow, misfireGrace: .seconds(30))),
                 now: wallNow())
             try #require(await eventually(timeout: .seconds(20)) { !server.requests.isEmpty }, "no call arrived\n\(cluster.logs())")
@@ -64,7 +63,7 @@ extension EndToEndTests {
             // No key was called twice, and no slot has two tickets.
             let repeated = counts.filter { $0.value > 1 }
             #expect(repeated.isEmpty, "keys called more than once: \(repeated)")
-            #expect(try cluster.duplicateSlots().isEmpty)
+            #expect(try await cluster.duplicateSlots().isEmpty)
             let slots = tickets.map(\.slot).sorted()
             #expect(Set(slots).count == slots.count)
 

@@ -1,12 +1,11 @@
 import BatonCore
-import BatonSQLite
 import BatonStore
 import BatonTestSupport
 import Foundation
-import GRDB
 import Testing
 
-/// The end-to-end correctness suite (issue 7): real `baton` processes on one SQLite file.
+/// The end-to-end correctness suite (issue 7): real `baton` processes on one database, SQLite or PostgreSQL (each
+/// suite runs on both, see ``Backend``).
 ///
 /// Its suites are nested here so that `.serialized` covers all of them: each starts up to ten
 /// processes, and CI runs the whole test target on 2 cores, so running them one after another keeps
@@ -18,17 +17,21 @@ struct EndToEndTests {}
 /// gracefully by `stopAll()`, and with SIGKILL by `BatonProcess.deinit` if a test ends early.
 final class E2ECluster {
     let workspace: Workspace
-    let database: BatonDatabase
+    let database: TestDatabase
     /// Dispatch endpoint per scheduler id, kept across restarts.
     private(set) var schedulerEndpoints: [String: String] = [:]
     private(set) var processes: [BatonProcess] = []
     private var starts: [String: Int] = [:]
 
-    init() throws {
+    init(_ backend: Backend) async throws {
         workspace = try Workspace()
-        database = try BatonDatabase(StoreConfiguration(path: workspace.databasePath))
-        try database.migrate()
+        database = try await TestDatabase(backend, workspace: workspace)
     }
+
+    var jobs: any JobStore { database.jobs }
+    var ticketStore: any TicketStore { database.tickets }
+    var leases: any LeaderLeaseStore { database.leases }
+    var nodes: any NodeStore { database.nodes }
 
     /// Declares scheduler ids up front so executors can be given every endpoint before the schedulers start.
     func reserveSchedulers(_ ids: [String], host: String = "127.0.0.1") {
@@ -44,7 +47,7 @@ final class E2ECluster {
     func scheduler(_ id: String, leaseTTL: String = "3s", extra: [String: String] = [:]) throws -> BatonProcess {
         reserveSchedulers([id])
         let environment = [
-            "BATON_DB": workspace.databasePath, "BATON_DISPATCH_BIND": schedulerEndpoints[id]!,
+            "BATON_DB": database.url, "BATON_DISPATCH_BIND": schedulerEndpoints[id]!,
             "BATON_LEASE_TTL": leaseTTL, "BATON_SCHEDULER_ID": id,
         ]
         return try start(["scheduler"], id: id, environment: environment.merging(extra) { _, new in new })
@@ -53,7 +56,7 @@ final class E2ECluster {
     /// Starts (or restarts) an executor connected to every reserved scheduler endpoint.
     @discardableResult
     func executor(_ id: String, extra: [String: String] = [:], launcher: [String] = []) throws -> BatonProcess {
-        let environment = ["BATON_DB": workspace.databasePath, "BATON_SCHEDULERS": allEndpoints, "BATON_EXECUTOR_ID": id]
+        let environment = ["BATON_DB": database.url, "BATON_SCHEDULERS": allEndpoints, "BATON_EXECUTOR_ID": id]
         return try start(["executor"], id: id, environment: environment.merging(extra) { _, new in new }, launcher: launcher)
     }
 
@@ -95,57 +98,24 @@ final class E2ECluster {
         processes.map { "--- \($0.role) (pid \($0.pid)) ---\n\($0.log.suffix(characters))" }.joined(separator: "\n")
     }
 
-    func job(_ name: String) async throws -> Job? { try await SQLiteJobStore(database).job(named: name) }
+    func job(_ name: String) async throws -> Job? { try await jobs.job(named: name) }
 
     /// Every ticket of a job, across pages.
-
     func tickets(_ job: String) async throws -> [Ticket] {
-        try await SQLiteTicketStore(database).all(TicketFilter(jobName: job))
+        try await ticketStore.all(TicketFilter(jobName: job))
     }
 
     /// Tickets with their attempts (the list omits them).
     func ticketsWithAttempts(_ job: String) async throws -> [Ticket] {
         var result: [Ticket] = []
         for ticket in try await tickets(job) {
-            if let full = try await SQLiteTicketStore(database).ticket(ticket.id) { result.append(full) }
+            if let full = try await ticketStore.ticket(ticket.id) { result.append(full) }
         }
         return result
     }
 
-    /// Direct SQL on the same file, read-only, for invariants the store API does not expose.
-    func sql<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(10)
-        let queue = try DatabaseQueue(path: workspace.databasePath, configuration: configuration)
-        return try queue.read(body)
-    }
-
-    /// Whether a write transaction can start within `timeout`, i.e. no process is holding SQLite's write lock.
-    func writeLockIsFree(timeout: TimeInterval = 0.2) -> Bool {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(timeout)
-        guard let queue = try? DatabaseQueue(path: workspace.databasePath, configuration: configuration) else { return false }
-        return (try? queue.inTransaction(.immediate) { _ in .rollback }) != nil
-    }
-
-    /// `PRAGMA integrity_check` rows: `["ok"]` for a sound file.
-    func integrityCheck() throws -> [String] {
-        try sql { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
-    }
-
     /// Scheduled (non-manual) slots that have more than one ticket, across all jobs. Must be empty (CONTRACT §10.1).
-    func duplicateSlots() throws -> [String] {
-        try sql { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT job_name, slot, COUNT(*) AS n FROM ticket WHERE manual = 0
-                    GROUP BY job_id, slot HAVING n > 1
-                    """
-            ).map { "\($0["job_name"] as String) @ \(Timestamp(milliseconds: $0["slot"])) ×\($0["n"] as Int)" }
-        }
-    }
+    func duplicateSlots() async throws -> [String] { try await database.duplicateSlots() }
 }
 
 extension TestHTTPServer {

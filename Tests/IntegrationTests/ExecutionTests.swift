@@ -1,5 +1,4 @@
 import BatonCore
-import BatonSQLite
 import BatonStore
 import BatonTestSupport
 import Foundation
@@ -12,19 +11,21 @@ import Testing
 struct ExecutionTests {
     struct Cluster {
         let workspace: Workspace
-        let database: BatonDatabase
+        let database: TestDatabase
         let endpoint: String
         var processes: [BatonProcess] = []
 
-        init() throws {
+        init(_ backend: Backend) async throws {
             workspace = try Workspace()
-            database = try BatonDatabase(StoreConfiguration(path: workspace.databasePath))
-            try database.migrate()
+            database = try await TestDatabase(backend, workspace: workspace)
             endpoint = "tcp://127.0.0.1:\(freePort())"
         }
 
+        var jobs: any JobStore { database.jobs }
+        var ticketStore: any TicketStore { database.tickets }
+
         var environment: [String: String] {
-            ["BATON_DB": workspace.databasePath, "BATON_DISPATCH_BIND": endpoint, "BATON_SCHEDULERS": endpoint]
+            ["BATON_DB": database.url, "BATON_DISPATCH_BIND": endpoint, "BATON_SCHEDULERS": endpoint]
         }
 
         mutating func start(_ role: String, name: String, extra: [String: String] = [:]) throws -> BatonProcess {
@@ -40,9 +41,8 @@ struct ExecutionTests {
         }
 
         /// Every ticket of a job, across pages.
-
         func tickets(_ job: String) async throws -> [Ticket] {
-            try await SQLiteTicketStore(database).all(TicketFilter(jobName: job))
+            try await ticketStore.all(TicketFilter(jobName: job))
         }
     }
 
@@ -58,17 +58,17 @@ struct ExecutionTests {
         }
     }
 
-    @Test func twoHundredTicketsAcrossThreeExecutorsRunOnceEach() async throws {
+    @Test(arguments: Backend.allCases) func twoHundredTicketsAcrossThreeExecutorsRunOnceEach(backend: Backend) async throws {
         let server = try TestHTTPServer { _ in .init(status: 200, body: "ok") }
         defer { server.stop() }
-        var cluster = try Cluster()
-        _ = try await SQLiteJobStore(cluster.database).create(Self.httpJob("burst", url: server.url + "/burst"), now: SystemWallClock().now())
+        var cluster = try await Cluster(backend)
+        _ = try await cluster.jobs.create(Self.httpJob("burst", url: server.url + "/burst"), now: SystemWallClock().now())
         _ = try cluster.start("scheduler", name: "scheduler")
         for n in 1...3 { _ = try cluster.start("executor", name: "executor-\(n)", extra: ["BATON_EXECUTOR_CAPACITY": "8"]) }
 
         var ids: Set<TicketID> = []
         for n in 0..<200 {
-            let (ticket, _) = try await SQLiteTicketStore(cluster.database).trigger(jobName: "burst", idempotencyKey: "k\(n)", now: SystemWallClock().now())
+            let (ticket, _) = try await cluster.ticketStore.trigger(jobName: "burst", idempotencyKey: "k\(n)", now: SystemWallClock().now())
             ids.insert(ticket.id)
         }
         let finished = try await eventually(timeout: .seconds(60)) {
@@ -84,11 +84,11 @@ struct ExecutionTests {
         #expect(executors.count >= 2, "work should spread across executors, ran on \(executors)")
     }
 
-    @Test func anEverySecondJobRunsOncePerSecondWithThreeExecutors() async throws {
+    @Test(arguments: Backend.allCases) func anEverySecondJobRunsOncePerSecondWithThreeExecutors(backend: Backend) async throws {
         let server = try TestHTTPServer { _ in .init(status: 204) }
         defer { server.stop() }
-        var cluster = try Cluster()
-        let job = try await SQLiteJobStore(cluster.database).create(
+        var cluster = try await Cluster(backend)
+        let job = try await cluster.jobs.create(
             Self.httpJob("heartbeat", url: server.url + "/beat", every: .seconds(1)), now: SystemWallClock().now())
         _ = try cluster.start("scheduler", name: "scheduler")
         for n in 1...3 { _ = try cluster.start("executor", name: "executor-\(n)") }
@@ -107,39 +107,40 @@ struct ExecutionTests {
         #expect(succeeded.isSubset(of: Set(counts.keys)))
     }
 
-    @Test func aKilledExecutorsTicketIsRerunWithTheSameKeyAfterItsClaimExpires() async throws {
+    @Test(arguments: Backend.allCases) func aKilledExecutorsTicketIsRerunWithTheSameKeyAfterItsClaimExpires(backend: Backend) async throws {
         // The first call hangs (the executor is killed while it waits); later calls answer at once.
         let calls = Mutex(0)
         let server = try TestHTTPServer { _ in
             calls.withLock { $0 += 1; return $0 } == 1 ? .init(status: 200, hang: true) : .init(status: 200, body: "done")
         }
         defer { server.stop() }
-        var cluster = try Cluster()
-        _ = try await SQLiteJobStore(cluster.database).create(Self.httpJob("slow", url: server.url + "/slow"), now: SystemWallClock().now())
+        var cluster = try await Cluster(backend)
+        _ = try await cluster.jobs.create(Self.httpJob("slow", url: server.url + "/slow"), now: SystemWallClock().now())
         _ = try cluster.start("scheduler", name: "scheduler")
         let first = try cluster.start("executor", name: "executor-a", extra: ["BATON_EXECUTOR_ID": "executor-a", "BATON_CLAIM_TTL": "3s"])
-        let (ticket, _) = try await SQLiteTicketStore(cluster.database).trigger(jobName: "slow", idempotencyKey: "once", now: SystemWallClock().now())
+        let (ticket, _) = try await cluster.ticketStore.trigger(jobName: "slow", idempotencyKey: "once", now: SystemWallClock().now())
         #expect(await eventually(timeout: .seconds(20)) { server.requests.count == 1 })
-        #expect(try await SQLiteTicketStore(cluster.database).ticket(ticket.id)?.executor == "executor-a")
+        #expect(try await cluster.ticketStore.ticket(ticket.id)?.executor == "executor-a")
 
         first.signal(SIGKILL)
         await first.waitForExit()
         _ = try cluster.start("executor", name: "executor-b", extra: ["BATON_EXECUTOR_ID": "executor-b", "BATON_CLAIM_TTL": "3s"])
         #expect(try await eventually(timeout: .seconds(30)) {
-            try await SQLiteTicketStore(cluster.database).ticket(ticket.id)?.state == .succeeded
+            try await cluster.ticketStore.ticket(ticket.id)?.state == .succeeded
         })
         await cluster.stopAll()
-        let final = try #require(try await SQLiteTicketStore(cluster.database).ticket(ticket.id))
+        let final = try #require(try await cluster.ticketStore.ticket(ticket.id))
         #expect(final.executor == "executor-b")
         #expect(final.attempts?.map(\.outcome) == [.leaseExpired, .succeeded])
         let keys = server.requests.map { $0.headers["idempotency-key"] }
         #expect(keys == [ticket.id.hex, ticket.id.hex])
     }
 
-    @Test func aFailingCommandIsRetriedPerPolicyThenFailsWithItsOutputAndAHangingOneIsKilled() async throws {
-        var cluster = try Cluster()
+    @Test(arguments: Backend.allCases)
+    func aFailingCommandIsRetriedPerPolicyThenFailsWithItsOutputAndAHangingOneIsKilled(backend: Backend) async throws {
+        var cluster = try await Cluster(backend)
         let retry = RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(200), maxDelay: .seconds(1), multiplier: 2)
-        let jobs = SQLiteJobStore(cluster.database)
+        let jobs = cluster.jobs
         _ = try await jobs.create(
             JobSpec(
                 name: "fails", schedule: ScheduleSpec(.every(.hours(24))),
@@ -154,7 +155,7 @@ struct ExecutionTests {
             now: SystemWallClock().now())
         _ = try cluster.start("scheduler", name: "scheduler")
         _ = try cluster.start("executor", name: "executor", extra: ["BATON_ALLOW_COMMANDS": "true"])
-        let tickets = SQLiteTicketStore(cluster.database)
+        let tickets = cluster.ticketStore
         let (failing, _) = try await tickets.trigger(jobName: "fails", idempotencyKey: nil, now: SystemWallClock().now())
         let (hanging, _) = try await tickets.trigger(jobName: "hangs", idempotencyKey: nil, now: SystemWallClock().now())
         #expect(try await eventually(timeout: .seconds(30)) {
@@ -174,15 +175,16 @@ struct ExecutionTests {
         #expect(killed.attempts?.first?.outcome == .timedOut)
     }
 
+    /// On SQLite only: the subject is the metrics endpoint, which no backend changes.
     @Test func schedulerAndExecutorServeTheirMetricsOnMetricsBind() async throws {
-        var cluster = try Cluster()
+        var cluster = try await Cluster(.sqlite)
         let schedulerMetrics = "127.0.0.1:\(freePort())"
         let executorMetrics = "127.0.0.1:\(freePort())"
-        _ = try await SQLiteJobStore(cluster.database).create(
+        _ = try await cluster.jobs.create(
             JobSpec(name: "observed", schedule: ScheduleSpec(.every(.hours(24))), action: .noop), now: SystemWallClock().now())
         _ = try cluster.start("scheduler", name: "scheduler", extra: ["BATON_METRICS_BIND": schedulerMetrics])
         _ = try cluster.start("executor", name: "executor", extra: ["BATON_METRICS_BIND": executorMetrics])
-        let tickets = SQLiteTicketStore(cluster.database)
+        let tickets = cluster.ticketStore
         let (ticket, _) = try await tickets.trigger(jobName: "observed", idempotencyKey: nil, now: SystemWallClock().now())
         #expect(try await eventually(timeout: .seconds(20)) { try await tickets.ticket(ticket.id)?.state == .succeeded })
 

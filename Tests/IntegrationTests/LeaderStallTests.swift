@@ -1,9 +1,7 @@
 import BatonCore
-import BatonSQLite
 import BatonStore
 import BatonTestSupport
 import Foundation
-import GRDB
 import Testing
 
 extension EndToEndTests {
@@ -13,15 +11,15 @@ extension EndToEndTests {
     struct LeaderStallTests {
         static let ttl: Duration = .seconds(3)
 
-        @Test("A SIGSTOPped leader is replaced; after SIGCONT its stale writes change nothing and it steps down")
-        func stoppedLeader() async throws {
-            let cluster = try E2ECluster()
+        @Test("A SIGSTOPped leader is replaced; after SIGCONT its stale writes change nothing and it steps down", arguments: Backend.allCases)
+        func stoppedLeader(backend: Backend) async throws {
+            let cluster = try await E2ECluster(backend)
             cluster.reserveSchedulers(["sched-a", "sched-b"])
             let a = try cluster.scheduler("sched-a", leaseTTL: "3s")
             let b = try cluster.scheduler("sched-b", leaseTTL: "3s")
             try cluster.executor("exec-1")
-            let leases = SQLiteLeaderLeaseStore(cluster.database)
-            let job = try await SQLiteJobStore(cluster.database).create(
+            let leases = cluster.leases
+            let job = try await cluster.jobs.create(
                 JobSpec(
                     name: "tick", schedule: ScheduleSpec(.every(.seconds(1))), action: .noop,
                     policy: JobPolicy(overlap: .allow, misfireGrace: .minutes(5))),
@@ -34,14 +32,15 @@ extension EndToEndTests {
             let (leader, standby) = first.holder == "sched-a" ? (a, b) : (b, a)
             let steppedDownBefore = leader.log.components(separatedBy: "stepped down").count
 
-            // Freeze the leader for 2×TTL, measured from the stop. One SQLite file is shared by every process,
-            // so a process frozen inside a write transaction would stall every writer until it resumes; that
-            // is a property of the storage, not of the lease under test. So the freeze must not land inside
-            // one: if the write lock is held just after the stop, resume the leader and freeze it again.
+            // Freeze the leader for 2×TTL, measured from the stop. A process frozen inside a write transaction
+            // stalls the writers that need its locks (SQLite's one write lock; on PostgreSQL the lease row, until
+            // the server's idle-in-transaction timeout ends its session); that is a property of the storage, not
+            // of the lease under test. So the freeze must not land inside one: if the write side is held just
+            // after the stop, resume the leader and freeze it again.
             var frozenOutsideWrite = false
             for _ in 1...5 where !frozenOutsideWrite {
                 leader.signal(SIGSTOP)
-                frozenOutsideWrite = cluster.writeLockIsFree()
+                frozenOutsideWrite = try await cluster.database.writeSideIsFree()
                 if !frozenOutsideWrite {
                     leader.signal(SIGCONT)
                     try await hold(.milliseconds(50))  // let it finish its transaction before freezing again
@@ -83,17 +82,9 @@ extension EndToEndTests {
             #expect(resumedAlive, "the resumed scheduler exited\n\(leader.log.suffix(3000))")
 
             // Stale writes changed nothing: no ticket of the old epoch was committed after the new epoch's first one.
-            let stale = try cluster.sql { db in
-                try Int.fetchOne(
-                    db,
-                    sql: """
-                        SELECT COUNT(*) FROM ticket
-                        WHERE epoch = ? AND seq > (SELECT MIN(seq) FROM ticket WHERE epoch = ?)
-                        """,
-                    arguments: [first.epoch, second.epoch]) ?? -1
-            }
+            let stale = try await cluster.database.ticketsWritten(epoch: first.epoch, after: second.epoch)
             #expect(stale == 0, "\(stale) tickets of the deposed epoch \(first.epoch) were written after the takeover")
-            #expect(try cluster.duplicateSlots().isEmpty)
+            #expect(try await cluster.duplicateSlots().isEmpty)
             let tickets = try await cluster.tickets("tick")
             #expect(Set(tickets.compactMap(\.epoch)) == [first.epoch, second.epoch])
 

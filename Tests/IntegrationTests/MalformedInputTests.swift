@@ -1,5 +1,4 @@
 import BatonCore
-import BatonSQLite
 import BatonStore
 import BatonTestSupport
 import Foundation
@@ -9,18 +8,18 @@ import ZeroMQ
 /// Garbage on the dispatch port must be counted, logged and dropped: no process exits and jobs keep running.
 @Suite("Malformed wire input", .serialized, .timeLimit(.minutes(2)))
 struct MalformedInputTests {
-    @Test func garbageFramesDoNotStopTheSchedulerOrTheJobs() async throws {
+    @Test(arguments: Backend.allCases)
+    func garbageFramesDoNotStopTheSchedulerOrTheJobs(backend: Backend) async throws {
         let workspace = try Workspace()
-        let database = try BatonDatabase(StoreConfiguration(path: workspace.databasePath))
-        try database.migrate()
+        let database = try await TestDatabase(backend, workspace: workspace)
         let endpoint = "tcp://127.0.0.1:\(freePort())"
-        let environment = ["BATON_DB": workspace.databasePath, "BATON_DISPATCH_BIND": endpoint, "BATON_SCHEDULERS": endpoint]
-        _ = try await SQLiteJobStore(database).create(
+        let environment = ["BATON_DB": database.url, "BATON_DISPATCH_BIND": endpoint, "BATON_SCHEDULERS": endpoint]
+        _ = try await database.jobs.create(
             JobSpec(name: "steady", schedule: ScheduleSpec(.every(.seconds(1))), action: .noop, policy: JobPolicy(overlap: .allow)),
             now: SystemWallClock().now())
         let scheduler = try BatonProcess(["scheduler"], environment: environment, directory: workspace.directory, name: "scheduler")
         let executor = try BatonProcess(["executor"], environment: environment, directory: workspace.directory, name: "executor")
-        let tickets = SQLiteTicketStore(database)
+        let tickets = database.tickets
         func succeeded() async throws -> Int {
             try await tickets.list(TicketFilter(jobName: "steady", state: .succeeded), limit: 1000, cursor: nil).items.count
         }

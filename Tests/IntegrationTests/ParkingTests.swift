@@ -1,9 +1,7 @@
 import BatonCore
-import BatonSQLite
 import BatonStore
 import BatonTestSupport
 import Foundation
-import GRDB
 import Testing
 
 extension EndToEndTests {
@@ -13,10 +11,10 @@ extension EndToEndTests {
     /// every other job keeps its one-second rhythm.
     @Suite("One bad row does not stop every job", .serialized, .timeLimit(.minutes(2)))
     struct ParkingTests {
-        @Test("a spec with an unknown field runs; a job with an unknown time zone is parked; the rest keep running")
-        func unreadableJobIsParkedAndTheOthersRun() async throws {
-            let cluster = try E2ECluster()
-            let jobs = SQLiteJobStore(cluster.database)
+        @Test("a spec with an unknown field runs; a job with an unknown time zone is parked; the rest keep running", arguments: Backend.allCases)
+        func unreadableJobIsParkedAndTheOthersRun(backend: Backend) async throws {
+            let cluster = try await E2ECluster(backend)
+            let jobs = cluster.jobs
             let policy = JobPolicy(overlap: .allow, misfireGrace: .seconds(30))
             let now = wallNow()
             for name in ["steady", "future"] {
@@ -24,16 +22,11 @@ extension EndToEndTests {
             }
             _ = try await jobs.create(
                 JobSpec(name: "mars", schedule: ScheduleSpec(.cron("* * * * * *")), action: .noop, policy: policy), now: now)
-            let queue = try DatabaseQueue(path: cluster.workspace.databasePath)
-            try await queue.write { db in
-                for (name, json) in [
-                    ("future", #"{"name":"future","futureField":1,"schedule":{"every":"1s"},"action":{"noop":{}},"policy":{"overlap":"allow","misfireGrace":"30s"}}"#),
-                    ("mars", #"{"name":"mars","schedule":{"cron":"* * * * * *","timezone":"Mars/Olympus_Mons"},"action":{"noop":{}}}"#),
-                ] {
-                    try db.execute(sql: "UPDATE job SET spec = ? WHERE name = ?", arguments: [json, name])
-                    try db.execute(
-                        sql: "UPDATE job_revision SET spec = ? WHERE job_id = (SELECT id FROM job WHERE name = ?)", arguments: [json, name])
-                }
+            for (name, json) in [
+                ("future", #"{"name":"future","futureField":1,"schedule":{"every":"1s"},"action":{"noop":{}},"policy":{"overlap":"allow","misfireGrace":"30s"}}"#),
+                ("mars", #"{"name":"mars","schedule":{"cron":"* * * * * *","timezone":"Mars/Olympus_Mons"},"action":{"noop":{}}}"#),
+            ] {
+                try await cluster.database.storeRawSpec(jobName: name, json: json)
             }
             let scheduler = try cluster.scheduler("sched-a")
             try cluster.executor("exec-1")

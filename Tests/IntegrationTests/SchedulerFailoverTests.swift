@@ -1,47 +1,46 @@
 import BatonTestSupport
 import BatonCore
-import BatonSQLite
 import BatonStore
 import Foundation
 import Testing
 
-/// Real `baton scheduler` processes on one SQLite file (issue: scheduler HA).
+/// Real `baton scheduler` processes on one database, SQLite or PostgreSQL (issue: scheduler HA).
 @Suite("Scheduler processes", .serialized, .timeLimit(.minutes(2)))
 struct SchedulerFailoverTests {
-    func scheduler(_ name: String, workspace: Workspace, ttl: String = "3s") throws -> BatonProcess {
+    func scheduler(_ name: String, _ database: TestDatabase, workspace: Workspace, ttl: String = "3s") throws -> BatonProcess {
         try BatonProcess(
             ["scheduler"],
             environment: [
-                "BATON_DB": workspace.databasePath, "BATON_DISPATCH_BIND": "tcp://127.0.0.1:\(freePort())",
+                "BATON_DB": database.url, "BATON_DISPATCH_BIND": "tcp://127.0.0.1:\(freePort())",
                 "BATON_LEASE_TTL": ttl, "BATON_SCHEDULER_ID": name,
             ],
             directory: workspace.directory, name: name)
     }
 
     /// Slots of the job's tickets, and whether any slot appears twice.
-    func slots(_ database: BatonDatabase, job: String) async throws -> [Timestamp] {
-        let page = try await SQLiteTicketStore(database).list(TicketFilter(jobName: job), limit: 1000, cursor: nil)
+    func slots(_ database: TestDatabase, job: String) async throws -> [Timestamp] {
+        let page = try await database.tickets.list(TicketFilter(jobName: job), limit: 1000, cursor: nil)
         return page.items.map(\.slot).sorted()
     }
 
-    @Test func oneLeaderWritesOneTicketPerSecondAndAStandbyTakesOverAfterSIGKILL() async throws {
+    @Test(arguments: Backend.allCases)
+    func oneLeaderWritesOneTicketPerSecondAndAStandbyTakesOverAfterSIGKILL(backend: Backend) async throws {
         let workspace = try Workspace()
-        let database = try BatonDatabase(StoreConfiguration(path: workspace.databasePath))
-        try database.migrate()
+        let database = try await TestDatabase(backend, workspace: workspace)
         let spec = JobSpec(
             name: "tick", schedule: ScheduleSpec(.every(.seconds(1))), action: .noop,
             policy: JobPolicy(overlap: .allow, misfireGrace: .minutes(5)))
-        _ = try await SQLiteJobStore(database).create(spec, now: SystemWallClock().now())
+        _ = try await database.jobs.create(spec, now: SystemWallClock().now())
 
-        let a = try scheduler("sched-a", workspace: workspace)
-        let b = try scheduler("sched-b", workspace: workspace)
-        let leases = SQLiteLeaderLeaseStore(database)
+        let a = try scheduler("sched-a", database, workspace: workspace)
+        let b = try scheduler("sched-b", database, workspace: workspace)
+        let leases = database.leases
 
         // Exactly one leader, and it writes about one ticket per second.
         #expect(try await eventually(timeout: .seconds(20)) { try await leases.current().map { ["sched-a", "sched-b"].contains($0.holder) } ?? false })
         let first = try #require(try await leases.current())
         #expect(try await eventually(timeout: .seconds(10)) { try await slots(database, job: "tick").count >= 3 })
-        let standbys = try await SQLiteNodeStore(database).schedulers(seenSince: SystemWallClock().now() - .seconds(5))
+        let standbys = try await database.nodes.schedulers(seenSince: SystemWallClock().now() - .seconds(5))
         #expect(Set(standbys.map(\.id)) == ["sched-a", "sched-b"])
 
         // SIGKILL the leader: the standby leads within TTL + 2 s, with a higher epoch.
@@ -71,15 +70,15 @@ struct SchedulerFailoverTests {
         #expect(released.leaseExpiresAt <= SystemWallClock().now())
     }
 
-    @Test func threeSchedulersStillWriteOneTicketPerSlot() async throws {
+    @Test(arguments: Backend.allCases)
+    func threeSchedulersStillWriteOneTicketPerSlot(backend: Backend) async throws {
         let workspace = try Workspace()
-        let database = try BatonDatabase(StoreConfiguration(path: workspace.databasePath))
-        try database.migrate()
+        let database = try await TestDatabase(backend, workspace: workspace)
         let spec = JobSpec(
             name: "triple", schedule: ScheduleSpec(.every(.seconds(1))), action: .noop,
             policy: JobPolicy(overlap: .allow, misfireGrace: .minutes(5)))
-        let job = try await SQLiteJobStore(database).create(spec, now: SystemWallClock().now())
-        let schedulers = try (1...3).map { try scheduler("s\($0)", workspace: workspace) }
+        let job = try await database.jobs.create(spec, now: SystemWallClock().now())
+        let schedulers = try (1...3).map { try scheduler("s\($0)", database, workspace: workspace) }
         #expect(try await eventually(timeout: .seconds(20)) { try await slots(database, job: "triple").count >= 5 })
         for process in schedulers { process.signal(SIGTERM) }
         for process in schedulers { #expect(await process.waitForExit() == 0) }

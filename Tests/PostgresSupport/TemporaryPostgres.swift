@@ -64,6 +64,13 @@ public final class TemporaryPostgres: Sendable {
         return other.stores
     }
 
+    /// The first column of the first row of `sql` as an integer (nil when there is no row or it is NULL): for the
+    /// end-to-end invariants the store API does not expose. `sql` is the test's own text, never user input.
+    public func scalar(_ sql: String) async throws -> Int64? {
+        let rows = try await backend.client.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger).collect()
+        return try rows.first?.decode(Int64?.self)
+    }
+
     /// Overwrites the stored spec of a job's revision with `json`, as a newer build would leave it.
     public func storeRawSpec(jobID: JobID, revision: Int64, json: String) async throws {
         try await backend.client.withTransaction(logger: Self.logger) { connection in
