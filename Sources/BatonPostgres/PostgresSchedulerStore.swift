@@ -13,6 +13,10 @@ public struct PostgresSchedulerStore: SchedulerStore {
 
     init(_ database: PostgresDatabase) { self.database = database }
 
+    /// A tick is a fixed number of round trips whatever the number of due jobs (issue 14, item 8: 100,000 jobs due
+    /// at one minute): the due jobs, the specs the cache lacks, the unfinished-ticket counts, every planned ticket in
+    /// one `INSERT … SELECT FROM unnest`, every job's new position in one `UPDATE … FROM unnest`. Only the rare
+    /// per-job writes (parking a job, `overlap: replace` cancelling its tickets) are a statement each.
     public func tick(_ fence: LeaderFence, now: Timestamp, lookahead: TimeSpan, limit: Int) async throws(StoreError) -> TickReport {
         try await database.fenced(fence, now: now, "tick") { connection in
             // Locked: a trigger of the same job waits, so its ticket's `seq` does not interleave with these.
@@ -25,10 +29,27 @@ public struct PostgresSchedulerStore: SchedulerStore {
                 """, logger: database.logger
             ).rows().map(Self.dueJob)
             var report = TickReport()
-            for job in due {
-                report.jobsExamined += 1
-                try await tick(job, connection, fence: fence, now: now, lookahead: lookahead, report: &report)
+            report.jobsExamined = due.count
+            let plannable = try await inputs(for: due, connection, report: &report)
+            let unfinished = try await unfinishedTickets(connection, plannable)
+            var writes = TickWrites(epoch: fence.epoch)
+            for (job, inputs) in plannable {
+                let plan = TickPlanner.plan(
+                    job.subject(inputs), schedule: inputs.schedule, unfinished: unfinished[job.seq] ?? 0, now: now, lookahead: lookahead)
+                if plan.cancelUnfinished {
+                    try await PostgresTicketRows.cancelUnfinished(connection, jobID: job.id, reason: .replaced, now: now, logger: database.logger)
+                }
+                writes.add(plan, job: job, inputs: inputs)
             }
+            let written = try await writes.insertTickets(connection, now: now, logger: database.logger)
+            var last: [Int64: TicketID] = [:]
+            for (planned, job, queue) in writes.planned {
+                let seq = written[planned.id]
+                if seq != nil { last[job.seq] = planned.id }
+                report.record(planned, seq: seq, job: job, queue: queue, epoch: fence.epoch)
+            }
+            for (plan, job) in writes.plans { report.recordUnrecorded(plan, job: job) }
+            try await writes.updateJobs(connection, last: last, logger: database.logger)
             return report
         }
     }
@@ -41,64 +62,59 @@ public struct PostgresSchedulerStore: SchedulerStore {
             nextFireAt: try row.optionalTimestamp("next_fire_at"), unrecordedSkips: try row.value("catchup_unrecorded"))
     }
 
-    /// Plans one due job and writes its tickets and new position.
-    private func tick(
-        _ job: DueJob, _ connection: PostgresConnection, fence: LeaderFence, now: Timestamp, lookahead: TimeSpan,
-        report: inout TickReport
-    ) async throws {
-        let logger = database.logger
-        let inputs: TickInputs
-        do {
-            inputs = try await tickInputs.value(seq: job.seq, revision: job.revision) {
-                let rows = try await connection.query("SELECT spec FROM job WHERE seq = \(job.seq)", logger: logger).rows()
-                guard let json = try rows.first?.value("spec", String.self) else {
-                    throw StoreError(.corrupt, "job \(job.id) vanished during the tick")
-                }
-                return try TickInputs.plannable(json, createdAt: job.createdAt)
+    /// Each due job's tick inputs, the specs the cache lacks read in one statement. A job this build cannot plan is
+    /// parked (one statement each, rare) and left out: it must not stop every other job's tick (this transaction).
+    private func inputs(
+        for due: [DueJob], _ connection: PostgresConnection, report: inout TickReport
+    ) async throws -> [(DueJob, TickInputs)] {
+        let missing = due.filter { tickInputs.cached(seq: $0.seq, revision: $0.revision) == nil }.map(\.seq)
+        var specs: [Int64: String] = [:]
+        if !missing.isEmpty {
+            for row in try await connection.query(
+                "SELECT seq, spec FROM job WHERE seq = ANY(\(missing)::bigint[])", logger: database.logger
+            ).rows() {
+                specs[try row.value("seq", Int64.self)] = try row.value("spec", String.self)
             }
-        } catch let unplannable as Unplannable {
-            // One job this build cannot plan must not stop every other job's tick (this transaction): park it,
-            // visibly, and go on.
-            try await connection.query(
-                """
-                UPDATE job SET due_at = NULL, parked_revision = revision, parked_reason = \(unplannable.reason)
-                WHERE seq = \(job.seq)
-                """, logger: logger)
-            report.parked.append(job.parked(unplannable.reason))
-            return
         }
-        let unfinished = try await unfinishedTickets(connection, job: job, upTo: job.needsUnfinishedCount(inputs) ? TickPlanner.queueLimit : 1)
-        let plan = TickPlanner.plan(job.subject(inputs), schedule: inputs.schedule, unfinished: unfinished, now: now, lookahead: lookahead)
-        if plan.cancelUnfinished {
-            try await PostgresTicketRows.cancelUnfinished(connection, jobID: job.id, reason: .replaced, now: now, logger: logger)
+        var plannable: [(DueJob, TickInputs)] = []
+        plannable.reserveCapacity(due.count)
+        for job in due {
+            do {
+                let inputs = try tickInputs.value(seq: job.seq, revision: job.revision) {
+                    guard let json = specs[job.seq] else { throw StoreError(.corrupt, "job \(job.id) vanished during the tick") }
+                    return try TickInputs.plannable(json, createdAt: job.createdAt)
+                }
+                plannable.append((job, inputs))
+            } catch let unplannable as Unplannable {
+                try await connection.query(
+                    """
+                    UPDATE job SET due_at = NULL, parked_revision = revision, parked_reason = \(unplannable.reason)
+                    WHERE seq = \(job.seq)
+                    """, logger: database.logger)
+                report.parked.append(job.parked(unplannable.reason))
+            }
         }
-        var last: TicketID?
-        for planned in plan.tickets {
-            let row = try await PostgresTicketRows.insert(
-                connection, NewTicketRow(planned, job: job, inputs: inputs, epoch: fence.epoch), now: now, logger: logger)
-            let seq = try row?.value("seq", Int64.self)
-            if seq != nil { last = planned.id }
-            report.record(planned, seq: seq, job: job, queue: inputs.queue, epoch: fence.epoch)
-        }
-        report.recordUnrecorded(plan, job: job)
-        try await connection.query(
-            """
-            UPDATE job SET watermark = \(plan.watermark.milliseconds), next_fire_at = \(plan.nextFireAt?.milliseconds),
-                due_at = \(plan.dueAt?.milliseconds), state = \(plan.state.rawValue),
-                last_ticket = COALESCE(\(last.map(PostgresCodec.bytes)), last_ticket), catchup_unrecorded = \(plan.carriedSkips)
-            WHERE seq = \(job.seq)
-            """, logger: logger)
+        return plannable
     }
 
-    /// Unfinished tickets of the job, counted up to `limit` (1: whether there is any).
-    private func unfinishedTickets(_ connection: PostgresConnection, job: DueJob, upTo limit: Int) async throws -> Int {
-        try await connection.query(
+    /// Unfinished tickets per job (by job row key), each counted up to what its planner needs: the bounded queue of
+    /// catch-up `all` with `forbid`, else whether there is any.
+    private func unfinishedTickets(_ connection: PostgresConnection, _ jobs: [(DueJob, TickInputs)]) async throws -> [Int64: Int] {
+        guard !jobs.isEmpty else { return [:] }
+        let rows = try await connection.query(
             """
-            SELECT count(*) AS n FROM (
-                SELECT 1 FROM ticket WHERE job_id = \(job.id.rawValue) AND \(unescaped: TicketPredicate.unfinished) LIMIT \(limit)
-            ) AS open
+            SELECT u.seq, (
+                SELECT count(*) FROM (
+                    SELECT 1 FROM ticket WHERE job_id = u.id AND \(unescaped: TicketPredicate.unfinished) LIMIT u.lim
+                ) AS open
+            ) AS n
+            FROM unnest(\(jobs.map(\.0.seq))::bigint[], \(jobs.map(\.0.id.rawValue))::text[],
+                        \(jobs.map { $0.0.needsUnfinishedCount($0.1) ? TickPlanner.queueLimit : 1 })::bigint[]) AS u(seq, id, lim)
             """, logger: database.logger
-        ).rows().first?.value("n", Int.self) ?? 0
+        ).rows()
+        var counts: [Int64: Int] = [:]
+        for row in rows { counts[try row.value("seq", Int64.self)] = try row.value("n", Int.self) }
+        return counts
     }
 
     public func dueTickets(by horizon: Timestamp, after cursor: DueCursor?, limit: Int) async throws(StoreError) -> [DueTicket] {

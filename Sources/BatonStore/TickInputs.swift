@@ -68,6 +68,10 @@ package final class TickInputsCache: Sendable {
         return store(Key(seq: seq, revision: revision), try load())
     }
 
+    /// The cached inputs of a revision, without loading: a backend that reads the missing specs in one batch asks
+    /// first which ones are missing.
+    package func cached(seq: Int64, revision: Int64) -> TickInputs? { byRevision[Key(seq: seq, revision: revision)] }
+
     /// The async form, for a backend whose spec read is a network round trip.
     package func value(seq: Int64, revision: Int64, loading: () async throws -> (JobSpec, Schedule)) async throws -> TickInputs {
         if let hit = byRevision[Key(seq: seq, revision: revision)] { return hit }
