@@ -123,9 +123,11 @@ let package = Package(
         .target(
             name: "BatonBench",
             dependencies: [
-                "BatonCore", "BatonStore", "BatonSQLite",
+                "BatonCore", "BatonStore", "BatonSQLite", "BatonPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strict
         ),

@@ -23,6 +23,13 @@ struct BenchOptions: ParsableArguments {
 
     @Flag(help: "Keep the temporary directory (database and child logs) instead of deleting it.")
     var keepData = false
+
+    @Option(
+        help: """
+            A PostgreSQL server to run on (postgres://user[:password]@host[:port]/database): each run creates a fresh \
+            database beside the one named, and drops it afterwards (unless --keep-data). Default: a temporary SQLite file.
+            """)
+    var db: String?
 }
 
 /// Next-fire computations per second for typical expressions (issue: ≥ 200,000/s).

@@ -1,10 +1,14 @@
 import BatonCore
+import BatonPostgres
 import BatonSQLite
 import BatonStore
 import Foundation
+import Logging
+import PostgresNIO
 
 /// The processes one benchmark starts: `baton scheduler` / `baton executor` children of this same binary
-/// (`/proc/self/exe`), on one temporary SQLite file. It stops only what it started, by PID, and every
+/// (`/proc/self/exe`), on one temporary SQLite file or a fresh PostgreSQL database (`--db postgres://…`, created for
+/// the run and dropped after it). It stops only what it started, by PID, and every
 /// wait is bounded. ``start(role:name:arguments:environment:)`` takes any role, so the `gateway`
 /// benchmark (once the HTTP gateway is merged) starts `baton gateway` the same way.
 final class BenchCluster {
@@ -17,7 +21,10 @@ final class BenchCluster {
     }
 
     let directory: URL
-    let databasePath: String
+    /// What `BATON_DB` says to the children: the SQLite file, or the run's PostgreSQL database URL.
+    let databaseURL: String
+    private let postgres: PostgresRun?
+    private var opened: BenchDatabase?
     let logLevel: String
     let keep: Bool
     private(set) var children: [Child] = []
@@ -27,15 +34,25 @@ final class BenchCluster {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "baton-bench-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        databasePath = directory.appendingPathComponent("baton.sqlite").path
         logLevel = options.logLevel
         keep = options.keepData
+        if let url = options.db {
+            let run = try PostgresRun(url)
+            postgres = run
+            databaseURL = run.url
+        } else {
+            postgres = nil
+            databaseURL = directory.appendingPathComponent("baton.sqlite").path
+        }
     }
+
+    var backendName: String { postgres == nil ? "sqlite" : "postgres" }
 
     /// Runs one benchmark on a fresh cluster and always stops its processes and cleans up, success or not.
     static func measuring(_ options: BenchOptions, _ body: (BenchCluster) async throws -> Void) async throws {
         let cluster = try BenchCluster(options: options)
         do {
+            try await cluster.postgres?.create()
             try await body(cluster)
         } catch {
             await cluster.shutdown()
@@ -45,9 +62,18 @@ final class BenchCluster {
     }
 
     /// Opens (and migrates) the benchmark's database in this process, for seeding and read-outs.
-    func openDatabase() throws -> BatonDatabase {
-        let database = try BatonDatabase(StoreConfiguration(path: databasePath))
-        try database.migrate()
+    func openDatabase() async throws -> BenchDatabase {
+        if let opened { return opened }
+        let database: BenchDatabase
+        if let postgres {
+            let backend = try await postgres.open()
+            database = BenchDatabase(stores: backend.stores, bench: PostgresBenchmarkStore(backend: backend), sqlite: nil)
+        } else {
+            let sqlite = try BatonDatabase(StoreConfiguration(path: databaseURL))
+            try sqlite.migrate()
+            database = BenchDatabase(stores: .sqlite(sqlite), bench: SQLiteBenchmarkStore(sqlite), sqlite: sqlite)
+        }
+        opened = database
         return database
     }
 
@@ -64,7 +90,7 @@ final class BenchCluster {
         process.executableURL = BenchCluster.executable
         process.arguments = [role] + arguments
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-        env["BATON_DB"] = databasePath
+        env["BATON_DB"] = databaseURL
         env["BATON_LOG_LEVEL"] = logLevel
         env.merge(environment) { _, new in new }
         process.environment = env
@@ -109,9 +135,9 @@ final class BenchCluster {
     }
 
     /// Waits (bounded) until `leader` holds the lease and `executors` executors have registered.
-    func waitReady(database: BatonDatabase, leader: String, executors: Int, timeout: Duration = .seconds(30)) async throws {
-        let leases = SQLiteLeaderLeaseStore(database)
-        let nodes = SQLiteNodeStore(database)
+    func waitReady(database: BenchDatabase, leader: String, executors: Int, timeout: Duration = .seconds(30)) async throws {
+        let leases = database.stores.leases
+        let nodes = database.stores.nodes
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             try checkAlive()
@@ -144,6 +170,7 @@ final class BenchCluster {
     /// Stops every child and removes the temporary directory (unless `--keep-data`).
     func shutdown() async {
         await stopAll()
+        await postgres?.finish(dropping: !keep)
         if keep {
             FileHandle.standardError.write(Data("bench data kept in \(directory.path)\n".utf8))
         } else {
@@ -232,5 +259,71 @@ struct BenchDeadline {
         guard !expired else { return false }
         try await Task.sleep(for: interval)
         return true
+    }
+}
+
+/// A benchmark run's own PostgreSQL database on the server `--db` names: created before the run (through a client on
+/// the named database), dropped after it, so every run starts empty and none touches the named database's data.
+final class PostgresRun {
+    let server: DatabaseLocation.PostgresURL
+    let name: String
+    /// The run's database as `BATON_DB` says it, password included (children need it; it is never printed).
+    let url: String
+    private var clients: [Task<Void, Never>] = []
+    private var admin: PostgresBackend?
+    /// Errors only: the client warns when a query is queued before its `run()` task has started, which is harmless.
+    private static let logger: Logger = {
+        var logger = Logger(label: "baton.bench.postgres")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    init(_ text: String) throws {
+        guard case .postgres(let server) = try DatabaseLocation(parsing: text) else {
+            throw BenchFailure("--db must be a postgres:// URL (the default is a temporary SQLite file)")
+        }
+        self.server = server
+        name = "baton_bench_\(ProcessInfo.processInfo.processIdentifier)_\(UInt32.random(in: 0...UInt32.max))"
+        guard var components = URLComponents(string: text) else { throw BenchFailure("--db: not a URL") }
+        components.path = "/" + name
+        guard let url = components.string else { throw BenchFailure("--db: cannot name the run's database") }
+        self.url = url
+    }
+
+    private func start(_ backend: PostgresBackend) {
+        clients.append(Task { await backend.client.run() })
+    }
+
+    /// CREATE DATABASE for the run. The name is generated (letters, digits, `_`): an identifier, never a parameter.
+    func create() async throws {
+        let admin = PostgresBackend(server, maximumConnections: 1, logger: Self.logger)
+        start(admin)
+        self.admin = admin
+        do {
+            try await admin.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Self.logger)
+        } catch {
+            throw BenchFailure("cannot create database \(name) on \(server): \(String(reflecting: error))")
+        }
+    }
+
+    /// A migrated backend on the run's database, for seeding and read-outs.
+    func open() async throws -> PostgresBackend {
+        var location = server
+        location.database = name
+        let backend = PostgresBackend(location, maximumConnections: PostgresBenchmarkStore.parallelism + 2, logger: Self.logger)
+        start(backend)
+        try await backend.prepare()
+        return backend
+    }
+
+    /// Stops this process's clients, then drops the run's database (`WITH (FORCE)` ends the children's sessions).
+    func finish(dropping: Bool) async {
+        if dropping, let admin {
+            _ = try? await admin.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: Self.logger)
+        } else if !dropping {
+            FileHandle.standardError.write(Data("bench database kept: \(name) on \(server)\n".utf8))
+        }
+        for client in clients { client.cancel() }
+        clients = []
     }
 }

@@ -35,10 +35,12 @@ struct Percentiles {
 /// The common output of `baton bench`: a readable summary, and with `--json` one object on the last line.
 enum BenchReport {
     static func emit(benchmark: String, options: BenchOptions, settings: [String: Any], figures: [String: Any], summary: [String]) throws {
-        for line in summary { print(line) }
+        let backend = options.db == nil ? "sqlite" : "postgres"
+        for (index, line) in summary.enumerated() { print(index == 0 ? "\(line) [\(backend)]" : line) }
         guard options.json else { return }
         var object = figures
         object["benchmark"] = benchmark
+        object["backend"] = backend
         object["cores"] = ProcessInfo.processInfo.activeProcessorCount
         object["commit"] = BenchEnvironment.commit
         object["settings"] = settings

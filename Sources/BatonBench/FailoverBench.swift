@@ -46,9 +46,9 @@ struct FailoverBench: AsyncParsableCommand {
         } catch {
             throw ValidationError("--lease-ttl: \(error)")
         }
-        let database = try cluster.openDatabase()
-        let bench = SQLiteBenchmarkStore(database)
-        let leases = SQLiteLeaderLeaseStore(database)
+        let database = try await cluster.openDatabase()
+        let bench = database.bench
+        let leases = database.stores.leases
         let now = cluster.clock.now()
         let base = now.milliseconds - now.milliseconds % 1000
         let specs = try (0..<jobs).map { index -> JobSpec in

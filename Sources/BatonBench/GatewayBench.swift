@@ -43,8 +43,8 @@ struct GatewayBench: AsyncParsableCommand {
     }
 
     func measure(_ cluster: BenchCluster) async throws {
-        let database = try cluster.openDatabase()
-        _ = try await SQLiteJobStore(database).create(
+        let database = try await cluster.openDatabase()
+        _ = try await database.stores.jobs.create(
             try BenchJobs.spec(name: "bench-job", schedule: #"{"every": "24h"}"#), now: cluster.clock.now())
         let port = try BenchCluster.freePort()
         let token = "bench-\(UInt64.random(in: 0...UInt64.max))"
@@ -70,7 +70,7 @@ struct GatewayBench: AsyncParsableCommand {
         try Data(#"wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json""#.utf8).write(to: script)
         let get = try runWrk(url: base + "/v1/jobs/bench-job", token: token, script: nil)
         let trigger = try runWrk(url: base + "/v1/jobs/bench-job/trigger", token: token, script: script.path)
-        let triggered = try await SQLiteBenchmarkStore(database).census().total
+        let triggered = try await database.bench.census().total
         let rss = cluster.peakRSS()
 
         let settings: [String: Any] = ["connections": connections, "seconds": seconds, "wrkThreads": threads, "auth": "bearer"]

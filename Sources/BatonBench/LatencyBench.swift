@@ -42,8 +42,8 @@ struct LatencyBench: AsyncParsableCommand {
     }
 
     func measure(_ cluster: BenchCluster) async throws {
-        let database = try cluster.openDatabase()
-        let bench = SQLiteBenchmarkStore(database)
+        let database = try await cluster.openDatabase()
+        let bench = database.bench
         let now = cluster.clock.now()
         let base = now.milliseconds - now.milliseconds % 1000
         let specs = try (0..<rate).map { index -> JobSpec in

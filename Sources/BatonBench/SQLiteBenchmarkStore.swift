@@ -31,7 +31,7 @@ public struct TicketCensus: Sendable, Equatable {
 /// Seeding and read-outs for `baton bench`, on the same schema and SQL helpers the product uses, so a benchmark
 /// writes exactly what the gateway or the leader would (no shortcuts that skip an index or a constraint).
 /// Not used by any role at run time.
-public struct SQLiteBenchmarkStore: Sendable {
+public struct SQLiteBenchmarkStore: BenchmarkStore {
     let database: BatonDatabase
 
     public init(_ database: BatonDatabase) { self.database = database }

@@ -36,8 +36,8 @@ struct ScaleBench: AsyncParsableCommand {
     }
 
     func measure(_ cluster: BenchCluster) async throws {
-        let database = try cluster.openDatabase()
-        let bench = SQLiteBenchmarkStore(database)
+        let database = try await cluster.openDatabase()
+        let bench = database.bench
         let seedStart = ContinuousClock.now
         let spec = try BenchJobs.spec(name: "scale-0", schedule: #"{"cron": "* * * * *"}"#, overlap: "forbid")
         let specs = (0..<jobs).map { index -> JobSpec in

@@ -60,8 +60,8 @@ struct ThroughputBench: AsyncParsableCommand {
     }
 
     func measure(_ cluster: BenchCluster) async throws {
-        let database = try cluster.openDatabase()
-        let bench = SQLiteBenchmarkStore(database)
+        let database = try await cluster.openDatabase()
+        let bench = database.bench
         let names = (0..<jobs).map { "throughput-\($0)" }
         _ = try await bench.createJobs(
             try names.map { try BenchJobs.spec(name: $0, schedule: #"{"at": "2100-01-01T00:00:00Z"}"#) },

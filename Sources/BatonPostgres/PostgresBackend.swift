@@ -13,7 +13,7 @@ public final class PostgresBackend: Sendable {
     public let client: PostgresClient
     public let clock: DatabaseClock
     public let stores: Stores
-    let database: PostgresDatabase
+    package let database: PostgresDatabase
     private let prepared = Broadcast<Bool>()
 
     /// A client for `url`; `maximumConnections` bounds this process's pool.

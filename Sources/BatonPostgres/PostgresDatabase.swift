@@ -14,7 +14,7 @@ import _ConnectionPoolModule
 /// so two claims of one ticket can never both match.
 package struct PostgresDatabase: Sendable {
     package let client: PostgresClient
-    let logger: Logger
+    package let logger: Logger
     /// This process's caches of what never changes per job revision, shared by every store on this database.
     let caches: StoreCaches
 
@@ -27,7 +27,7 @@ package struct PostgresDatabase: Sendable {
     /// One transaction, run again (a few times, with backoff) when PostgreSQL asks for it (serialization failure,
     /// deadlock) or when the connection failed before COMMIT was sent, which means nothing was applied. A connection
     /// lost during COMMIT is not retried: the transaction may have committed, so the caller hears `.unavailable`.
-    func transaction<T: Sendable>(_ operation: String, _ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+    package func transaction<T: Sendable>(_ operation: String, _ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         try await retrying(operation) {
             try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         }
@@ -44,7 +44,7 @@ package struct PostgresDatabase: Sendable {
     }
 
     /// Reads outside a transaction (each statement sees its own snapshot), retried like a transaction.
-    func read<T: Sendable>(_ operation: String, _ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+    package func read<T: Sendable>(_ operation: String, _ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         try await retrying(operation) {
             try await client.withConnection { connection in try await body(connection) }
         }

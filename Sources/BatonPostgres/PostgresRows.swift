@@ -6,11 +6,11 @@ import PostgresNIO
 /// Conversions between domain values and PostgreSQL columns, in one place. Times are `bigint` milliseconds since
 /// the Unix epoch (as in SQLite): slots are integer milliseconds by contract, and one representation in both
 /// backends keeps every comparison exact and the copy between them lossless.
-enum PostgresCodec {
-    static func bytes(_ id: TicketID) -> ByteBuffer { ByteBuffer(bytes: id.bytes) }
+package enum PostgresCodec {
+    package static func bytes(_ id: TicketID) -> ByteBuffer { ByteBuffer(bytes: id.bytes) }
     static func bytes(_ token: ClaimToken) -> ByteBuffer { ByteBuffer(bytes: token.bytes) }
 
-    static func ticketID(_ buffer: ByteBuffer?) -> TicketID? {
+    package static func ticketID(_ buffer: ByteBuffer?) -> TicketID? {
         guard let buffer else { return nil }
         return TicketID(bytes: Array(buffer.readableBytesView))
     }
@@ -42,7 +42,7 @@ extension PostgresRowSequence {
 }
 
 /// SQL for the `ticket` and `attempt` tables, shared by the stores that touch them inside their own transactions.
-enum PostgresTicketRows {
+package enum PostgresTicketRows {
     /// The columns a ``Ticket`` is read from.
     static let columns = """
         seq, id, job_id, job_name, revision, slot, state, reason, detail, epoch, attempt, max_attempts, not_before,
@@ -124,6 +124,54 @@ enum PostgresTicketRows {
         ).rows().first
     }
 
+    /// Writes many tickets in one statement, `INSERT … SELECT FROM unnest(…) WITH ORDINALITY ORDER BY ord`: rows get
+    /// their `seq` in array order, so within a job `seq` order is the order given (slot order for the tick, which
+    /// `overlap: forbid` relies on). A ticket whose id exists is left alone. Returns the new rows' keys by ticket id.
+    ///
+    /// postgres-nio binds arrays without NULL elements, so a nullable column travels with a sentinel that the
+    /// statement turns back into NULL: ``absent`` for times and the epoch, the empty string for text (an empty
+    /// reason, detail or idempotency key is never written).
+    package static func insertMany(
+        _ connection: PostgresConnection, _ tickets: [NewTicketRow], now: Timestamp, logger: Logger
+    ) async throws -> [TicketID: Int64] {
+        guard !tickets.isEmpty else { return [:] }
+        let rows = try await connection.query(
+            """
+            INSERT INTO ticket (id, job_id, job_name, revision, queue, slot, manual, idempotency_key, state, reason, detail,
+                epoch, not_before, deadline, deadline_if_newer, serialized, max_attempts, created_at, finished_at)
+            SELECT t.id, t.job_id, t.job_name, t.revision, t.queue, t.slot, t.manual, NULLIF(t.idempotency_key, ''), t.state,
+                NULLIF(t.reason, ''), NULLIF(t.detail, ''), NULLIF(t.epoch, \(absent)), t.not_before, NULLIF(t.deadline, \(absent)),
+                t.deadline_if_newer, t.serialized, t.max_attempts, \(now.milliseconds),
+                CASE WHEN t.state IN \(unescaped: finalStates) THEN \(now.milliseconds) END
+            FROM unnest(
+                \(tickets.map { PostgresCodec.bytes($0.id) })::bytea[], \(tickets.map(\.jobID.rawValue))::text[],
+                \(tickets.map(\.jobName))::text[], \(tickets.map(\.revision))::bigint[], \(tickets.map(\.queue))::text[],
+                \(tickets.map(\.slot.milliseconds))::bigint[], \(tickets.map(\.manual))::boolean[],
+                \(tickets.map { $0.idempotencyKey ?? "" })::text[], \(tickets.map(\.state.rawValue))::text[],
+                \(tickets.map { $0.reason?.rawValue ?? "" })::text[], \(tickets.map { $0.detail ?? "" })::text[],
+                \(tickets.map { $0.epoch ?? absent })::bigint[], \(tickets.map(\.notBefore.milliseconds))::bigint[],
+                \(tickets.map { $0.deadline?.milliseconds ?? absent })::bigint[], \(tickets.map(\.deadlineIfNewer))::boolean[],
+                \(tickets.map(\.serialized))::boolean[], \(tickets.map(\.maxAttempts))::bigint[]
+            ) WITH ORDINALITY AS t(id, job_id, job_name, revision, queue, slot, manual, idempotency_key, state, reason, detail,
+                epoch, not_before, deadline, deadline_if_newer, serialized, max_attempts, ord)
+            ORDER BY t.ord
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id, seq
+            """, logger: logger
+        ).rows()
+        var written: [TicketID: Int64] = [:]
+        written.reserveCapacity(rows.count)
+        for row in rows {
+            guard let id = PostgresCodec.ticketID(try row.value("id", ByteBuffer.self)) else { continue }
+            written[id] = try row.value("seq", Int64.self)
+        }
+        return written
+    }
+
+    /// The sentinel for an absent time or epoch in ``insertMany(_:_:now:logger:)``'s arrays.
+    package static let absent = Int64.min
+    private static let finalStates = "(" + TicketState.allCases.filter(\.isFinal).map(\.sqlLiteral).joined(separator: ", ") + ")"
+
     /// Cancel of every unfinished ticket of a job (deleted, or its overlap policy replaces them): the claimable ones
     /// end `cancelled`, running ones are asked to stop.
     static func cancelUnfinished(
@@ -154,24 +202,24 @@ enum PostgresTicketRows {
 }
 
 /// One ticket row to write: what the tick planned or a trigger asked for, with the job columns it copies.
-struct NewTicketRow {
-    var id: TicketID
-    var jobID: JobID
-    var jobName: String
-    var revision: Int64
-    var queue: String
-    var maxAttempts: Int
-    var slot: Timestamp
-    var manual = false
-    var idempotencyKey: String?
-    var state: TicketState = .pending
-    var reason: TicketReason?
-    var detail: String?
-    var epoch: Int64?
-    var notBefore: Timestamp
-    var deadline: Timestamp?
-    var deadlineIfNewer = false
-    var serialized = false
+package struct NewTicketRow {
+    package var id: TicketID
+    package var jobID: JobID
+    package var jobName: String
+    package var revision: Int64
+    package var queue: String
+    package var maxAttempts: Int
+    package var slot: Timestamp
+    package var manual = false
+    package var idempotencyKey: String?
+    package var state: TicketState = .pending
+    package var reason: TicketReason?
+    package var detail: String?
+    package var epoch: Int64?
+    package var notBefore: Timestamp
+    package var deadline: Timestamp?
+    package var deadlineIfNewer = false
+    package var serialized = false
 
     /// A ticket the tick planned, under the leader's epoch.
     init(_ planned: PlannedTicket, job: DueJob, inputs: TickInputs, epoch: Int64) {
@@ -193,7 +241,7 @@ struct NewTicketRow {
     }
 
     /// A manual trigger of the job's current revision, slotted at `now`.
-    init(manual job: Job, idempotencyKey: String, now: Timestamp) {
+    package init(manual job: Job, idempotencyKey: String, now: Timestamp) {
         self.id = TicketID.manual(job: job.id, idempotencyKey: idempotencyKey)
         self.jobID = job.id
         self.jobName = job.name
