@@ -98,6 +98,8 @@ public enum PostgresTransfer {
         _ table: TransferTable, from source: some TransferSource, _ connection: PostgresConnection, batchSize: Int, logger: Logger
     ) async throws -> Int {
         let columns = table.columns
+        // A caller's larger batch would pass the protocol's 65,535 parameters per statement.
+        let batchSize = max(1, min(batchSize, Int(UInt16.max) / columns.count))
         let overriding = table.identityColumn == nil ? "" : " OVERRIDING SYSTEM VALUE"
         let insert = "INSERT INTO \(table.rawValue) (\(columns.map(\.name).joined(separator: ", ")))\(overriding) VALUES "
         var copied = 0

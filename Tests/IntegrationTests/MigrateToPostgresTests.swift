@@ -1,4 +1,5 @@
 import BatonCore
+import BatonPostgres
 import BatonPostgresTestSupport
 import BatonSQLite
 import BatonStore
@@ -202,6 +203,61 @@ struct MigrateToPostgresTests {
         #expect(status == 2, "\(log)")
         #expect(log.contains("holds the leader lease"), "\(log)")
         #expect(try await target.backend.stores.jobs.job(named: "one") == nil)
+    }
+
+    /// Pages much smaller than the tables (2 rows), so every table, composite keys included, is read and written over
+    /// several pages, and still every row arrives once.
+    @Test func smallPagesCopyEveryRowOnce() async throws {
+        let workspace = try Workspace()
+        let sqlite = try BatonDatabase(StoreConfiguration(path: workspace.databasePath))
+        try sqlite.migrate()
+        let before = try await populate(.sqlite(sqlite))
+        let target = try await TemporaryPostgres()
+        let source = try SQLiteTransferSource.open(path: workspace.databasePath)
+        defer { source.close() }
+
+        let summary = try await PostgresTransfer.copy(from: source, leaderEpoch: source.leaderLease?.epoch, into: target.backend, batchSize: 2)
+        #expect(summary.rows[.ticket] == before.tickets.count)
+        #expect(summary.rows[.jobRevision] == 6)
+        #expect(summary.epoch == before.epoch)
+        let pg = target.backend.stores
+        #expect(try await pg.tickets.all(TicketFilter()) == before.tickets)
+        for ticket in before.detailed { #expect(try await pg.tickets.ticket(ticket.id) == ticket) }
+        for (id, revision, spec) in before.revisions { #expect(try await pg.jobs.job(id: id, revision: revision) == spec) }
+    }
+
+    /// A source that fails on its second page of tickets, after jobs, revisions and a page of tickets were written.
+    struct FailingSource: TransferSource {
+        let source: SQLiteTransferSource
+
+        func rows(of table: TransferTable, after key: [TransferValue]?, limit: Int) async throws(StoreError) -> [[TransferValue]] {
+            if table == .ticket && key != nil { throw StoreError(.unavailable, "disk unplugged") }
+            return try await source.rows(of: table, after: key, limit: limit)
+        }
+    }
+
+    @Test func aFailureHalfwayLeavesTheTargetWithoutAnyCopiedRow() async throws {
+        let workspace = try Workspace()
+        let sqlite = try BatonDatabase(StoreConfiguration(path: workspace.databasePath))
+        try sqlite.migrate()
+        _ = try await populate(.sqlite(sqlite))
+        let target = try await TemporaryPostgres()
+        let source = try SQLiteTransferSource.open(path: workspace.databasePath)
+        defer { source.close() }
+
+        do {
+            _ = try await PostgresTransfer.copy(from: FailingSource(source: source), leaderEpoch: 3, into: target.backend, batchSize: 2)
+            Issue.record("the copy succeeded")
+        } catch {
+            #expect(error.code == .storage && error.message.contains("disk unplugged"), "\(error)")
+        }
+        let pg = target.backend.stores
+        #expect(try await pg.jobs.list(limit: 10, after: nil, label: nil, paused: nil).items.isEmpty)
+        #expect(try await pg.tickets.all(TicketFilter()).isEmpty)
+        #expect(try await pg.leases.current() == nil)
+        // And the target is still one a copy may go into.
+        let summary = try await PostgresTransfer.copy(from: source, leaderEpoch: 3, into: target.backend, batchSize: 2)
+        #expect(summary.rows[.job] == 4)
     }
 
     /// The copy's column lists are PostgreSQL's tables exactly: a column added by a later migration and not to
