@@ -86,14 +86,32 @@ struct SchedulerCommand: AsyncParsableCommand {
     }
 }
 
-/// `baton migrate`: create or upgrade the schema (every role also does this on start).
+/// `baton migrate`: create or upgrade the schema (every role also does this on start); with `--from` and `--to`, copy
+/// an SQLite database into PostgreSQL (`SQLiteToPostgres`).
 struct Migrate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create or upgrade the database schema.")
+    static let configuration = CommandConfiguration(
+        abstract: "Create or upgrade the database schema, or copy an SQLite database into PostgreSQL.",
+        discussion: """
+            baton migrate --from sqlite:PATH --to postgres://user:password@host:port/database copies jobs, revisions, \
+            watermarks, tickets with their attempts and idempotency keys, in one transaction, into a PostgreSQL database \
+            that holds no jobs. Stop every Baton process first (Docs/Operations.md).
+            """)
 
     @OptionGroup var common: CommonOptions
 
+    @Option(help: "Copy from this SQLite file (sqlite:PATH or a path), read-only; it must be at this build's schema.")
+    var from: String?
+
+    @Option(help: "Copy into this PostgreSQL database (postgres:// or postgresql:// URL); it is migrated first and must hold no jobs.")
+    var to: String?
+
     func run() async throws {
         let logger = try common.logger(role: "migrate")
+        if from != nil || to != nil {
+            let copy = try reportingFailures { try copyRequest() }
+            try await copy.run(logger: logger)
+            return
+        }
         let location = try reportingFailures { try common.databaseLocation() }
         switch location {
         case .sqlite:
@@ -103,6 +121,14 @@ struct Migrate: AsyncParsableCommand {
             try await PostgresMigration.run(url, logger: logger)
             logger.info("schema is current", metadata: ["db": "\(url)"])
         }
+    }
+}
+
+extension Migrate {
+    /// `--from` and `--to`, which name both databases: `--db` has no place beside them.
+    func copyRequest() throws(CLIFailure) -> SQLiteToPostgres {
+        guard common.database == nil else { throw .usage("--db does not go with --from and --to") }
+        return try SQLiteToPostgres.parse(from: from, to: to)
     }
 }
 

@@ -71,6 +71,16 @@ public final class TemporaryPostgres: Sendable {
         return try rows.first?.decode(Int64?.self)
     }
 
+    /// The columns of `table` in this database, in their order.
+    public func columns(of table: String) async throws -> [String] {
+        let rows = try await backend.client.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = \(table) ORDER BY ordinal_position",
+            logger: Self.logger)
+        var names: [String] = []
+        for try await name in rows.decode(String.self) { names.append(name) }
+        return names
+    }
+
     /// Overwrites the stored spec of a job's revision with `json`, as a newer build would leave it.
     public func storeRawSpec(jobID: JobID, revision: Int64, json: String) async throws {
         try await backend.client.withTransaction(logger: Self.logger) { connection in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCore
+import BatonPostgres
 import BatonSQLite
 import BatonStore
 import Foundation
@@ -7,10 +8,11 @@ import Logging
 import ServiceLifecycle
 
 /// `baton up`: Baton on one machine — a scheduler, N executors and the gateway as child
-/// processes sharing one SQLite file. Ctrl-C stops them all cleanly.
+/// processes sharing one database: an embedded SQLite file by default, or the PostgreSQL database `--db` names.
+/// Ctrl-C stops them all cleanly.
 struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a scheduler, executors and the gateway locally on one SQLite file.",
+        abstract: "Run a scheduler, executors and the gateway locally on one SQLite file (or a PostgreSQL database).",
         discussion: "Commands are allowed (BATON_ALLOW_COMMANDS=true) because everything runs as you, on your machine."
     )
 
@@ -19,6 +21,11 @@ struct Up: AsyncParsableCommand {
 
     @Option(help: "Directory for the database, the API token and the dispatch keys (DIR/keys) (env BATON_DATA, default ./.baton).")
     var data: String?
+
+    @Option(
+        name: .customLong("db"),
+        help: "postgres://user:password@host:port/database, or an SQLite file (env BATON_DB, default DATA/baton.sqlite).")
+    var database: String?
 
     @Option(help: "Gateway HTTP port on 127.0.0.1.")
     var port = 8080
@@ -39,9 +46,8 @@ struct Up: AsyncParsableCommand {
         let logger = try common.logger(role: "up")
         let directory = URL(fileURLWithPath: Settings.string(data, env: "BATON_DATA", default: "./.baton")).standardizedFileURL
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let databasePath = directory.appendingPathComponent("baton.sqlite").path
-        let database = try BatonDatabase(StoreConfiguration(path: databasePath))
-        try database.migrate()
+        let databaseSetting = Settings.string(database, env: "BATON_DB", default: directory.appendingPathComponent("baton.sqlite").path)
+        let location = try reportingFailures { try Self.location(databaseSetting) }
         let tokenPath = directory.appendingPathComponent("token").path
         let loaded: TokenFile.Loaded
         do {
@@ -59,13 +65,11 @@ struct Up: AsyncParsableCommand {
         let dispatchPort = Self.availablePort(preferring: 7710)
         let apiURL = "http://127.0.0.1:\(port)"
 
-        if demo {
-            let created = try await DemoJobs.install(in: SQLiteJobStore(database), apiURL: apiURL, now: SystemWallClock().now())
-            logger.info("demo jobs ready", metadata: ["created": "\(created.joined(separator: ", "))"])
-        }
+        // The schema (and the demo jobs) before any child starts; the children migrate too, which is then a no-op.
+        let databaseDescription = try await Self.prepare(location, demo: demo ? apiURL : nil, logger: logger)
 
         let shared = [
-            "BATON_DB": databasePath,
+            "BATON_DB": databaseSetting,
             "BATON_DISPATCH_BIND": "tcp://127.0.0.1:\(dispatchPort)",
             "BATON_SCHEDULERS": "tcp://127.0.0.1:\(dispatchPort)",
             "BATON_API_TOKEN": token,
@@ -85,7 +89,7 @@ struct Up: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data(
             """
             Baton is starting: 1 scheduler, \(executors) executor\(executors == 1 ? "" : "s"), the gateway.
-              database   \(databasePath)
+              database   \(databaseDescription)
               dispatch   tcp://127.0.0.1:\(dispatchPort), CURVE keys in \(keys.directory.path)
               API        \(apiURL)   (token in \(tokenPath), mode 0600)
               Console    \(apiURL)/   (sign in with the token)
@@ -98,6 +102,47 @@ struct Up: AsyncParsableCommand {
         let cluster = LocalCluster(children: children, logger: logger)
         try await ServiceGroup(services: [cluster], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         print("Baton stopped.")
+    }
+
+    /// `--db` / `BATON_DB`, parsed; a URL of an unknown scheme is a usage error (exit 2).
+    static func location(_ text: String) throws(CLIFailure) -> DatabaseLocation {
+        do {
+            return try DatabaseLocation(parsing: text)
+        } catch {
+            throw .usage(error.description.replacingOccurrences(of: "BATON_DB:", with: "BATON_DB / --db:"))
+        }
+    }
+
+    /// Migrates the database and, for `--demo` (`demoAPI` set), adds the example jobs; returns the database for the
+    /// banner (a PostgreSQL URL without its password). A database that cannot be opened exits 1, naming the problem.
+    static func prepare(_ location: DatabaseLocation, demo demoAPI: String?, logger: Logger) async throws -> String {
+        do {
+            switch location {
+            case .sqlite(let path):
+                let database = try BatonDatabase(StoreConfiguration(path: path))
+                try database.migrate()
+                if let demoAPI { try await installDemo(in: SQLiteJobStore(database), apiURL: demoAPI, logger: logger) }
+                return path
+            case .postgres(let url):
+                // A short-lived client: each role opens its own pool.
+                let backend = PostgresBackend(url, maximumConnections: 1, logger: logger)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await backend.client.run() }
+                    defer { group.cancelAll() }
+                    try await backend.prepare()
+                    if let demoAPI { try await installDemo(in: backend.stores.jobs, apiURL: demoAPI, logger: logger) }
+                }
+                return "\(url)"
+            }
+        } catch let error as StoreError {
+            FileHandle.standardError.write(Data("error: database: \(error.message)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private static func installDemo(in jobs: any JobStore, apiURL: String, logger: Logger) async throws {
+        let created = try await DemoJobs.install(in: jobs, apiURL: apiURL, now: SystemWallClock().now())
+        logger.info("demo jobs ready", metadata: ["created": "\(created.joined(separator: ", "))"])
     }
 
     /// `text` as one shell word, so the printed command runs as shown.
