@@ -61,7 +61,9 @@ public struct PostgresJobStore: JobStore {
             if let (key, value) = label {
                 binds.append(key)
                 binds.append(value)
-                sql += " AND (spec::jsonb -> 'labels' ->> $\(binds.count - 1)) = $\(binds.count)"
+                // `jsonb` refuses the escape `\u0000`, which a spec may hold in any string: the filter reads a copy
+                // with each one as `\ufffd` (same length, still valid JSON, even after an escaped backslash).
+                sql += " AND (replace(spec, '\\u0000', '\\ufffd')::jsonb -> 'labels' ->> $\(binds.count - 1)) = $\(binds.count)"
             }
             binds.append(limit + 1)
             sql += " ORDER BY name LIMIT $\(binds.count)"

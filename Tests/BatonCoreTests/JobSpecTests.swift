@@ -100,6 +100,7 @@ struct JobSpecTests {
         (#"{"name": "a", "schedule": {"every": "1h"}, "action": {"noop": {}}, "policy": {"jitter": "2m", "misfireGrace": "1m"}}"#, "policy.jitter"),
         (#"{"name": "a", "schedule": {"every": "1s"}, "action": {"noop": {}}, "paused": "yes"}"#, "paused"),
         (#"{"name": "a", "schedule": {"every": "1s"}, "action": {"noop": {}}, "labels": {"team": 5}}"#, "labels.team"),
+        (#"{"name": "a", "schedule": {"every": "1s"}, "action": {"noop": {}}, "labels": {"team": "a\u0000"}}"#, "labels.team"),
         (#"{"name": "a", "schedule": {"every": "1s"}, "action": {"noop": {}}, "queue": "Q!"}"#, "queue"),
         (#"{"name": "a", "schedule": {"every": "1s"}, "action": {"noop": {}}, "shedule": {}}"#, "shedule"),
         (#"[1, 2]"#, "$"),

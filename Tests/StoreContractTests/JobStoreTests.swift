@@ -73,6 +73,26 @@ struct JobStoreTests {
         #expect(try await store.jobs.list(limit: 10, after: nil, label: nil, paused: false).items.map(\.name) == ["c1", "c3", "c4", "c5"])
     }
 
+    /// A spec may carry U+0000 in any string (JSON writes it `\u0000`), which PostgreSQL's `jsonb` refuses: one such
+    /// job must not break the label filter for every other job.
+    @Test(arguments: StoreBackend.all)
+    func aNULInOneSpecDoesNotBreakTheLabelFilter(_ backend: StoreBackend) async throws {
+        let store = try await backend.open()
+        var odd = JobSpec(
+            name: "odd", schedule: ScheduleSpec(.every(.seconds(1))),
+            action: .http(HTTPAction(method: "POST", url: "http://127.0.0.1:9/x", body: "a\u{0}b")))
+        odd.labels = ["team": "billing"]
+        _ = try await store.jobs.create(odd, now: StoreFixture.t0)
+        var plain = StoreFixture.spec("plain")
+        plain.labels = ["team": "ops"]
+        _ = try await store.jobs.create(plain, now: StoreFixture.t0)
+        let ops = try await store.jobs.list(limit: 10, after: nil, label: ("team", "ops"), paused: nil)
+        #expect(ops.items.map(\.name) == ["plain"])
+        let billing = try await store.jobs.list(limit: 10, after: nil, label: ("team", "billing"), paused: nil)
+        #expect(billing.items.map(\.name) == ["odd"])
+        #expect(try await store.jobs.job(named: "odd")?.spec == odd)
+    }
+
     /// `If-Match` on pause and delete, and both refused for a job that does not exist.
     @Test(arguments: StoreBackend.all)
     func pauseAndDeleteHonourIfMatchAndNeedTheJob(_ backend: StoreBackend) async throws {

@@ -149,6 +149,23 @@ struct TicketLifecycleTests {
         #expect(failed.attempts?.last?.output == "boom")
     }
 
+    /// A command may print anything, NUL bytes included, and PostgreSQL's text cannot hold NUL: the completion must
+    /// still be stored (else the executor's retries would never end), with each NUL shown as U+FFFD on both backends.
+    @Test(arguments: StoreBackend.all)
+    func outputWithNULBytesIsStored(_ backend: StoreBackend) async throws {
+        let store = try await backend.open()
+        _ = try await store.jobs.create(StoreFixture.spec("binary"), now: t0)
+        let (ticket, _) = try await store.tickets.trigger(jobName: "binary", idempotencyKey: nil, now: t0)
+        let claim = try #require(try await store.claims.claim([ticket.id], executor: "e", now: t0, leaseTTL: .seconds(30)).first)
+        let accepted = try await store.claims.complete(
+            [Completion(id: ticket.id, token: claim.token, outcome: .succeeded, status: 0, output: "a\u{0}b\u{0}", retry: RetryPolicy())],
+            now: t0 + .seconds(1))
+        #expect(accepted[ticket.id] == true)
+        let done = try #require(try await store.tickets.ticket(ticket.id))
+        #expect(done.state == .succeeded)
+        #expect(done.attempts?.last?.output == "a\u{FFFD}b\u{FFFD}")
+    }
+
     @Test(arguments: StoreBackend.all)
     func concurrentTriggersWithOneKeyMakeOneTicket(_ backend: StoreBackend) async throws {
         let store = try await backend.open()

@@ -84,6 +84,11 @@ extension SpecReader {
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
             if !JobSpec.isValidName(key) { fail("labels.\(key)", "label names must match [a-z0-9][a-z0-9._-]{0,62}") }
             if value.utf8.count > 256 { fail("labels.\(key)", "must be at most 256 bytes") }
+            // Labels are matched by filters and become metric label values: no control characters (a NUL would
+            // compare equal to its prefix in SQLite, and PostgreSQL's jsonb refuses it).
+            if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                fail("labels.\(key)", "must not contain control characters")
+            }
         }
         let queue = string(members["queue"], at: "queue") ?? "default"
         if !JobSpec.isValidName(queue) { fail("queue", "must match [a-z0-9][a-z0-9._-]{0,62}") }

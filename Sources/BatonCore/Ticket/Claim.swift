@@ -60,7 +60,11 @@ public struct Completion: Sendable, Equatable {
     public var token: ClaimToken
     public var outcome: AttemptOutcome
     public var status: Int?
-    public var output: String?
+    /// The action's output excerpt, with every NUL as U+FFFD: a command may print anything, and neither backend
+    /// stores NUL in text (PostgreSQL refuses it, SQLite's text functions stop at it).
+    public var output: String? {
+        didSet { output = output.map(Self.storable) }
+    }
     public var retry: RetryPolicy
     /// A failure no retry can fix: the ticket fails at once with this reason (see ``AttemptResolution``).
     public var finalReason: TicketReason?
@@ -76,9 +80,14 @@ public struct Completion: Sendable, Equatable {
         self.token = token
         self.outcome = outcome
         self.status = status
-        self.output = output
+        self.output = output.map(Self.storable)
         self.retry = retry
         self.finalReason = finalReason
+    }
+
+    /// `text` with each NUL replaced by U+FFFD, the replacement character.
+    static func storable(_ text: String) -> String {
+        text.utf8.contains(0) ? String(text.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : Character($0) }) : text
     }
 
     /// What is written: the job name rides along for metrics only, so two completions that write the same thing
