@@ -63,15 +63,8 @@ final class E2ECluster {
     /// A CURVE key set from `baton dispatch-keys --dir`, as the settings each role reads: what a cluster whose
     /// dispatch port is on a real network uses (a scheduler refuses a non-loopback bind without keys).
     func dispatchKeys() async throws -> (scheduler: [String: String], executor: [String: String]) {
-        let directory = workspace.directory.appendingPathComponent("keys")
-        let maker = try start(["dispatch-keys", "--dir", directory.path], id: "dispatch-keys", environment: [:])
-        let status = await maker.waitForExit()
-        guard status == 0 else { throw KeyGenerationFailed(status: status, log: maker.log) }
-        func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
-        return (
-            ["BATON_DISPATCH_SECRET_KEY_FILE": file("scheduler.secret"), "BATON_DISPATCH_CLIENT_KEYS_FILE": file("clients")],
-            ["BATON_DISPATCH_SECRET_KEY_FILE": file("executor.secret"), "BATON_DISPATCH_SERVER_KEY_FILE": file("scheduler.public")]
-        )
+        let keys = try await DispatchKeySet(workspace)
+        return (keys.scheduler, keys.executor)
     }
 
     struct KeyGenerationFailed: Error {
@@ -136,3 +129,19 @@ func httpJob(
 }
 
 func wallNow() -> Timestamp { SystemWallClock().now() }
+
+/// A CURVE key set from `baton dispatch-keys --dir`, as the settings each role reads.
+struct DispatchKeySet {
+    let scheduler: [String: String]
+    let executor: [String: String]
+
+    init(_ workspace: Workspace) async throws {
+        let directory = workspace.directory.appendingPathComponent("keys")
+        let maker = try BatonProcess(["dispatch-keys", "--dir", directory.path], environment: [:], directory: workspace.directory, name: "keys")
+        let status = await maker.waitForExit()
+        guard status == 0 else { throw E2ECluster.KeyGenerationFailed(status: status, log: maker.log) }
+        func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        scheduler = ["BATON_DISPATCH_SECRET_KEY_FILE": file("scheduler.secret"), "BATON_DISPATCH_CLIENT_KEYS_FILE": file("clients")]
+        executor = ["BATON_DISPATCH_SECRET_KEY_FILE": file("executor.secret"), "BATON_DISPATCH_SERVER_KEY_FILE": file("scheduler.public")]
+    }
+}

@@ -7,7 +7,7 @@ import Synchronization
     import Musl
 #endif
 
-/// A minimal blocking HTTP/1.1 server on 127.0.0.1 with an ephemeral port, one thread per connection.
+/// A minimal blocking HTTP/1.1 server on 127.0.0.1 (or a given address) with an ephemeral port, one thread per connection.
 /// It records every request and answers with whatever the test's responder says; `Connection: close` always.
 public final class TestHTTPServer: Sendable {
     public struct Request: Sendable {
@@ -40,12 +40,16 @@ public final class TestHTTPServer: Sendable {
     }
 
     public let port: Int
+    /// The IPv4 address it listens on.
+    public let host: String
     private let listener: Int32
     private let state = Mutex(State())
     private let responder: @Sendable (Request) -> Response
 
-    public init(responder: @escaping @Sendable (Request) -> Response) throws {
+    /// - Parameter host: the IPv4 address to listen on; loopback unless a test's processes live in other namespaces.
+    public init(host: String = "127.0.0.1", responder: @escaping @Sendable (Request) -> Response) throws {
         self.responder = responder
+        self.host = host
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         var yes: Int32 = 1
@@ -53,7 +57,7 @@ public final class TestHTTPServer: Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -71,7 +75,7 @@ public final class TestHTTPServer: Sendable {
         thread.start()
     }
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://\(host):\(port)" }
 
     public var requests: [Request] { state.withLock { $0.requests } }
 
