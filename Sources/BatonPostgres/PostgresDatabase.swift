@@ -32,9 +32,15 @@ package struct PostgresDatabase: Sendable {
     /// One transaction, run again (a few times, with backoff) when PostgreSQL asks for it (serialization failure,
     /// deadlock) or when the connection failed before COMMIT was sent, which means nothing was applied. A connection
     /// lost during COMMIT is not retried: the transaction may have committed, so the caller hears `.unavailable`.
-    func transaction<T: Sendable>(_ operation: String, _ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+    /// `unlimited`: exempt from ``operationLimit`` (migrations, which also lift `statement_timeout`: an index build on a
+    /// large table may take minutes).
+    func transaction<T: Sendable>(
+        _ operation: String, unlimited: Bool = false, _ body: (PostgresConnection) async throws -> T
+    ) async throws(StoreError) -> T {
         try await retrying(operation) {
-            try await leased(operation) { connection in try await Self.inTransaction(connection, logger: logger, body) }
+            try await leased(operation, limit: unlimited ? nil : operationLimit) { connection in
+                try await Self.inTransaction(connection, logger: logger, body)
+            }
         }
     }
 
@@ -51,7 +57,7 @@ package struct PostgresDatabase: Sendable {
     /// Reads outside a transaction (each statement sees its own snapshot), retried like a transaction.
     func read<T: Sendable>(_ operation: String, _ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         try await retrying(operation) {
-            try await leased(operation) { connection in try await body(connection) }
+            try await leased(operation, limit: operationLimit) { connection in try await body(connection) }
         }
     }
 
@@ -120,10 +126,12 @@ package struct PostgresDatabase: Sendable {
     static let connectionWait = Duration.seconds(3)
 
     /// `body` on a connection leased from the pool within ``connectionWait``, else `.unavailable`; a body still
-    /// running ``operationLimit`` later has its connection closed, which fails it (`.unavailable`). The lease and
+    /// running `limit` later (``operationLimit``, nil for none) has its connection closed, which fails it (`.unavailable`). The lease and
     /// the watch race in a task group; whichever moves ``LeaseRace`` first wins, so `body` never starts once the
     /// caller has been told it failed (nothing is written behind an error the caller retries).
-    private func leased<T: Sendable>(_ operation: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    private func leased<T: Sendable>(
+        _ operation: String, limit: Duration?, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
         try await withoutActuallyEscaping(body) { body in
             let work = LeaseRace.Body(body)
             let race = LeaseRace()
@@ -135,19 +143,20 @@ package struct PostgresDatabase: Sendable {
                             return try await work.run(connection)
                         })
                 }
-                group.addTask { [operationLimit, logger] in
+                group.addTask { [logger] in
                     do {
                         try await Task.sleep(for: Self.connectionWait)
                     } catch {
                         return .watchEnded  // the operation finished first
                     }
                     guard let connection = race.watch() else { return .timedOut }
+                    guard let limit else { return .watchEnded }
                     do {
-                        try await Task.sleep(for: operationLimit)
+                        try await Task.sleep(for: limit)
                     } catch {
                         return .watchEnded
                     }
-                    logger.warning("closing a connection stuck in an operation", metadata: ["operation": "\(operation)", "limit": "\(operationLimit)"])
+                    logger.warning("closing a connection stuck in an operation", metadata: ["operation": "\(operation)", "limit": "\(limit)"])
                     try? await connection.close()
                     return .watchEnded
                 }
