@@ -166,13 +166,20 @@ let package = Package(
         .target(
             name: "BatonPostgresTestSupport",
             dependencies: [
-                "BatonCore", "BatonStore", "BatonPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "BatonCore", "BatonStore", "BatonPostgres", "BatonTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/PostgresSupport",
             swiftSettings: strict),
-        // The pure parts beside the PostgreSQL backend: the clock-offset estimator, BATON_DB parsing.
-        .testTarget(name: "BatonPostgresTests", dependencies: ["BatonCore", "BatonStore", "BatonPostgres"], swiftSettings: strict),
+        // The parts beside the PostgreSQL backend: the clock-offset estimator, BATON_DB parsing (pure), and the
+        // connection settings (statement and idle-in-transaction timeouts, the start-up check) on a real server.
+        .testTarget(
+            name: "BatonPostgresTests",
+            dependencies: [
+                "BatonCore", "BatonStore", "BatonPostgres", "BatonPostgresTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strict),
         // A temporary, migrated SQLite database: the contract suite's SQLite backend and the SQLite tests' fixture.
         .target(
             name: "BatonSQLiteTestSupport", dependencies: ["BatonStore", "BatonSQLite", "BatonTestSupport"], path: "Tests/SQLiteSupport",
@@ -195,8 +202,9 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict),
-        // The `baton` command's own logic (token file, client credentials), through `@testable import baton`.
-        .testTarget(name: "BatonCLITests", dependencies: ["baton", "BatonTestSupport"], swiftSettings: strict),
+        // The `baton` command's own logic (token file, client credentials), through `@testable import baton`, and the
+        // real binary's start-up against an unreachable or misnamed PostgreSQL database.
+        .testTarget(name: "BatonCLITests", dependencies: ["baton", "BatonTestSupport", "BatonPostgresTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SchedulerTests",
             dependencies: [

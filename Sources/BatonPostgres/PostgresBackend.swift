@@ -16,21 +16,33 @@ public final class PostgresBackend: Sendable {
     package let database: PostgresDatabase
     private let prepared = Broadcast<Bool>()
 
-    /// A client for `url`; `maximumConnections` bounds this process's pool.
+    /// A client for `url` with this process's pool size and server-side timeouts (``PostgresConnectionSettings``).
     /// `localClock`: this host's wall clock, which ``clock`` corrects by the measured offset to the server's.
     public convenience init(
-        _ url: DatabaseLocation.PostgresURL, maximumConnections: Int = 10, localClock: any WallClock = SystemWallClock(), logger: Logger
+        _ url: DatabaseLocation.PostgresURL, settings: PostgresConnectionSettings, localClock: any WallClock = SystemWallClock(),
+        logger: Logger
     ) {
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
             tls: Self.tls(url.tls))
-        configuration.options.maximumConnections = maximumConnections
-        self.init(configuration: configuration, localClock: localClock, logger: logger)
+        configuration.apply(settings)
+        self.init(configuration: configuration, operationLimit: settings.operationLimit, localClock: localClock, logger: logger)
     }
 
-    public init(configuration: PostgresClient.Configuration, localClock: any WallClock = SystemWallClock(), logger: Logger) {
+    /// A client for `url` whose pool opens at most `maximumConnections`, with the default timeouts.
+    public convenience init(
+        _ url: DatabaseLocation.PostgresURL, maximumConnections: Int = 10, localClock: any WallClock = SystemWallClock(), logger: Logger
+    ) {
+        self.init(url, settings: PostgresConnectionSettings(maximumConnections: maximumConnections), localClock: localClock, logger: logger)
+    }
+
+    /// A client for `configuration`; `operationLimit`: ``PostgresConnectionSettings/operationLimit``.
+    public init(
+        configuration: PostgresClient.Configuration, operationLimit: TimeSpan = PostgresConnectionSettings().operationLimit,
+        localClock: any WallClock = SystemWallClock(), logger: Logger
+    ) {
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        database = PostgresDatabase(client: client, logger: logger)
+        database = PostgresDatabase(client: client, logger: logger, operationLimit: operationLimit.duration)
         clock = DatabaseClock(local: localClock)
         stores = Stores(
             jobs: PostgresJobStore(database), tickets: PostgresTicketStore(database), claims: PostgresClaimStore(database),

@@ -166,7 +166,11 @@ enum PostgresMigrations {
     /// processes start at once exactly one applies what is missing and the others then find it applied. Migrations
     /// recorded by a newer build are tolerated, as in SQLite: every change is additive.
     static func migrate(_ database: PostgresDatabase) async throws(StoreError) {
-        try await database.transaction("migrate") { connection in
+        try await database.transaction("migrate", unlimited: true) { connection in
+            // Waiting for another process's migration, or building an index on a large table, may take longer than
+            // BATON_DB_STATEMENT_TIMEOUT allows one statement: this transaction alone runs without it (and without
+            // the client's operation limit).
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: database.logger)
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: database.logger).count()
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS baton_migration (id text PRIMARY KEY, applied_at bigint NOT NULL)",

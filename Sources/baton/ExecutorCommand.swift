@@ -62,7 +62,7 @@ struct ExecutorCommand: AsyncParsableCommand {
         try await reportingFailures {
             let configuration = try executorConfiguration()
             let logger = try common.logger(role: "executor")
-            let database = try common.openDatabase(logger: logger)
+            let database = try await common.openDatabase(for: .executor, logger: logger)
             let metricsEndpoint = try metrics.endpoint(logger: logger, health: database.stores.health)
             let service = ExecutorService(configuration: configuration, stores: database.stores, logger: logger)
             let publishers: [any Service] = metricsEndpoint.isEmpty ? [] : [ExecutorMetricsPublisher(executor: service)]

@@ -39,7 +39,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let configuration = try reportingFailures { try gatewayConfiguration() }
         let logger = try common.logger(role: "gateway")
         // The composition root: this process's backend, opened and migrated here (every role migrates on start).
-        let database = try common.openDatabase(logger: logger)
+        let database = try await common.openDatabase(for: .gateway, logger: logger)
         let registry = BatonMetrics.bootstrap()
         let app = try await buildApplication(
             configuration, stores: database.stores, registry: registry, clock: database.stores.clock, logger: logger)

@@ -44,7 +44,7 @@ struct SchedulerCommand: AsyncParsableCommand {
         let configuration = try reportingFailures { try schedulerConfiguration() }
 
         let logger = try common.logger(role: "scheduler")
-        let database = try common.openDatabase(logger: logger)
+        let database = try await common.openDatabase(for: .scheduler, logger: logger)
         let metricsEndpoint = try metrics.endpoint(logger: logger, health: database.stores.health)
         let services = metricsEndpoint
             + (try SchedulerServices.make(configuration: configuration, stores: database.stores, clock: database.stores.clock, logger: logger))

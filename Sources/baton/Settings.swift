@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCore
+import BatonPostgres
 import BatonRuntime
 import BatonSQLite
 import Foundation
@@ -87,6 +88,22 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "text or json (env BATON_LOG_FORMAT, default text).")
     var logFormat: String?
+
+    @Option(
+        help: """
+            PostgreSQL: the most connections this process opens, 1 to 1000 (env BATON_DB_POOL, default scheduler \
+            \(DatabaseRole.scheduler.defaultPool), executor \(DatabaseRole.executor.defaultPool), gateway \
+            \(DatabaseRole.gateway.defaultPool); SQLite ignores it).
+            """)
+    var dbPool: Int?
+
+    @Option(
+        help: "PostgreSQL: the server cancels any statement running longer (env BATON_DB_STATEMENT_TIMEOUT, default \(PostgresConnectionSettings.defaultStatementTimeout)).")
+    var dbStatementTimeout: String?
+
+    @Option(
+        help: "PostgreSQL: how long start-up waits for the server before exiting 2 (env BATON_DB_CONNECT_TIMEOUT, default \(PostgresConnectionSettings.defaultStartupWait)).")
+    var dbConnectTimeout: String?
 
     func storeConfiguration() throws -> StoreConfiguration {
         let path = Settings.string(database, env: "BATON_DB", default: "./.baton/baton.sqlite")

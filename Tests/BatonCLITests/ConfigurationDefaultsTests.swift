@@ -1,3 +1,4 @@
+import BatonPostgres
 import Executor
 import Foundation
 import Gateway
@@ -27,6 +28,8 @@ struct ConfigurationDefaultsTests {
         ("executor", "BATON_SHUTDOWN_GRACE", "\(executor.shutdownGrace)"),
         ("gateway", "BATON_HTTP_BIND", "\(gateway.bind)"),
         ("gateway", "BATON_SCHEDULERS", gateway.schedulers.joined(separator: ",")),
+        ("scheduler", "BATON_DB_STATEMENT_TIMEOUT", "\(PostgresConnectionSettings.defaultStatementTimeout)"),
+        ("executor", "BATON_DB_CONNECT_TIMEOUT", "\(PostgresConnectionSettings.defaultStartupWait)"),
     ]
 
     static func help(_ command: String) -> String {
@@ -41,6 +44,19 @@ struct ConfigurationDefaultsTests {
         for (command, env, value) in Self.cases {
             #expect(Self.help(command).contains("env \(env), default \(value))"), "baton \(command) --help, \(env)")
         }
+    }
+
+    /// `BATON_DB_POOL` has one default per role: the help text and the configuration page give each.
+    @Test func thePoolDefaultOfEachRoleIsStatedOnce() throws {
+        let stated = "default scheduler \(DatabaseRole.scheduler.defaultPool), executor \(DatabaseRole.executor.defaultPool), "
+            + "gateway \(DatabaseRole.gateway.defaultPool)"
+        for command in ["scheduler", "executor", "gateway"] {
+            #expect(Self.help(command).contains("env BATON_DB_POOL, \(stated);"), "baton \(command) --help")
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let page = try String(contentsOf: root.appendingPathComponent("Docs/Configuration.md"), encoding: .utf8)
+        let row = page.split(separator: "\n").first { $0.hasPrefix("| `--db-pool` |") }
+        #expect(row?.contains("| `BATON_DB_POOL` | scheduler `\(DatabaseRole.scheduler.defaultPool)`, executor `\(DatabaseRole.executor.defaultPool)`, gateway `\(DatabaseRole.gateway.defaultPool)` |") == true, "\(String(describing: row))")
     }
 
     /// Each setting's row in the role's table (`| --flag | ENV | default | … |`) gives the same default.

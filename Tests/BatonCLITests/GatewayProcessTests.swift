@@ -62,6 +62,12 @@ struct GatewayProcessTests {
         (["gateway"], ["BATON_ALLOW_COMMANDS": "maybe"], "BATON_ALLOW_COMMANDS"),
         (["scheduler"], ["BATON_LEASE_TTL": "1ms"], "BATON_LEASE_TTL"),
         (["executor"], ["BATON_EXECUTOR_CAPACITY": "0"], "BATON_EXECUTOR_CAPACITY"),
+        // Validated on SQLite too, which ignores them: a typo is caught before the day the URL changes.
+        (["executor"], ["BATON_DB_POOL": "0"], "BATON_DB_POOL / --db-pool must be from 1 to 1000"),
+        (["gateway"], ["BATON_DB_POOL": "1001"], "BATON_DB_POOL / --db-pool must be from 1 to 1000"),
+        (["scheduler"], ["BATON_DB_POOL": "many"], "BATON_DB_POOL"),
+        (["scheduler"], ["BATON_DB_STATEMENT_TIMEOUT": "10ms"], "BATON_DB_STATEMENT_TIMEOUT / --db-statement-timeout"),
+        (["gateway"], ["BATON_DB_CONNECT_TIMEOUT": "2h"], "BATON_DB_CONNECT_TIMEOUT / --db-connect-timeout"),
     ] as [([String], [String: String], String)])
     func invalidSettingsExitTwoNamingTheSetting(_ arguments: [String], _ environment: [String: String], _ named: String) async throws {
         let workspace = try Workspace()

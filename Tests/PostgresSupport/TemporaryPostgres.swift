@@ -11,7 +11,7 @@ import Synchronization
 public final class TemporaryPostgres: Sendable {
     public let name: String
     public let backend: PostgresBackend
-    private let cluster: PostgresCluster
+    public let cluster: PostgresCluster
     /// The `run()` tasks of this database's clients (the first one's and every ``connect()``'s), cancelled on release.
     private let clientTasks = Mutex<[Task<Void, Never>]>([])
 
@@ -55,13 +55,25 @@ public final class TemporaryPostgres: Sendable {
     }
 
     /// The database as `BATON_DB` names it, for a `baton` child process (the cluster trusts loopback: no password).
-    public var url: String { "postgres://\(PostgresCluster.user)@127.0.0.1:\(cluster.port)/\(name)" }
+    public var url: String { cluster.url(database: name) }
 
     /// Other, independent stores on the same database, as a second process would open them.
-    public func connect() -> Stores {
-        let other = PostgresBackend(configuration: cluster.configuration(database: name), logger: Self.logger)
+    public func connect() -> Stores { connect(settings: nil).stores }
+
+    /// Another backend on the same database, running; with `settings`, its pool size and server-side timeouts.
+    public func connect(settings: PostgresConnectionSettings?) -> PostgresBackend {
+        let configuration = settings.map { cluster.configuration(database: name, settings: $0) } ?? cluster.configuration(database: name)
+        let other = PostgresBackend(
+            configuration: configuration, operationLimit: (settings ?? PostgresConnectionSettings()).operationLimit, logger: Self.logger)
         start(other.client)
-        return other.stores
+        return other
+    }
+
+    /// A plain client on the same database, running, for what the stores never do (holding a lock open).
+    public func client() -> PostgresClient {
+        let client = PostgresClient(configuration: cluster.configuration(database: name, maximumConnections: 2), backgroundLogger: Self.logger)
+        start(client)
+        return client
     }
 
     /// The first column of the first row of `sql` as an integer (nil when there is no row or it is NULL): for the

@@ -44,6 +44,12 @@ public enum TimeBounds {
     public static let retention = TimeSpan.minutes(1)...TimeSpan.days(36_500)
     /// `BATON_SHUTDOWN_GRACE`: waiting longer than the longest action timeout gains nothing.
     public static let shutdownGrace = TimeSpan.zero...TimeSpan.days(7)
+    /// `BATON_DB_STATEMENT_TIMEOUT`: PostgreSQL's `statement_timeout` for every statement but migrations. Below
+    /// 100 ms a busy server would cancel ordinary statements; a statement that needs an hour is a bug to find.
+    public static let dbStatementTimeout = TimeSpan.milliseconds(100)...TimeSpan.hours(1)
+    /// `BATON_DB_CONNECT_TIMEOUT`: how long a role waits at start for PostgreSQL; 0 tries once. Beyond an hour a
+    /// supervisor's restart is the better wait.
+    public static let dbConnectTimeout = TimeSpan.zero...TimeSpan.hours(1)
     /// Internal intervals that are not flags (lookahead, poll, sweep, announce, registration, kill grace, linger,
     /// node liveness): validated against this so a programmatic configuration cannot break the arithmetic either.
     public static let internalInterval = TimeSpan.zero...TimeSpan.days(1)
