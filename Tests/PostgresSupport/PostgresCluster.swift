@@ -20,6 +20,8 @@ public final class PostgresCluster: Sendable {
     public let port: Int
     public let directory: URL
     private let data: String
+    /// Where the server listens: loopback, and a test network's address when asked for.
+    private let listenAddresses: [String]
     private let log: String
     /// `setpriv` to `nobody` when the tests run as root, else empty.
     private let asUser: [String]
@@ -47,14 +49,17 @@ public final class PostgresCluster: Sendable {
 
     /// A cluster of the caller's own, running; it can be stopped and started again on the same port, and is stopped
     /// when released. Costs an `initdb` (about a second).
-    public static func makePrivate() async throws -> PostgresCluster {
-        let cluster = try await onThread { () throws(ClusterError) -> PostgresCluster in try PostgresCluster() }
+    /// `address`: an IPv4 address of this host on a test's virtual network (``VirtualNetwork``) on which the server
+    /// listens too, trusting that /24, so that processes in other network namespaces reach it.
+    public static func makePrivate(alsoListeningOn address: String? = nil) async throws -> PostgresCluster {
+        let cluster = try await onThread { () throws(ClusterError) -> PostgresCluster in try PostgresCluster(alsoListeningOn: address) }
         try await cluster.start()
         return cluster
     }
 
     /// Creates the cluster's directory and watchdog; ``launch()`` starts the server.
-    private init() throws(ClusterError) {
+    private init(alsoListeningOn address: String? = nil) throws(ClusterError) {
+        listenAddresses = ["127.0.0.1"] + (address.map { [$0] } ?? [])
         let initdb = "\(Self.binaries)/initdb"
         guard FileManager.default.isExecutableFile(atPath: initdb) else {
             throw ClusterError(
@@ -73,6 +78,17 @@ public final class PostgresCluster: Sendable {
         try Self.run(
             asUser + [initdb, "-D", data, "--auth=trust", "-U", Self.user, "-E", "UTF8", "--locale=C", "--no-sync"],
             log: directory.appendingPathComponent("initdb.log").path)
+        if let address {
+            let network = address.split(separator: ".").prefix(3).joined(separator: ".") + ".0/24"
+            do {
+                let hba = try FileHandle(forWritingTo: URL(fileURLWithPath: data + "/pg_hba.conf"))
+                hba.seekToEndOfFile()
+                hba.write(Data("host all all \(network) trust\n".utf8))
+                try hba.close()
+            } catch {
+                throw ClusterError(description: "cannot trust \(network) in pg_hba.conf: \(error)")
+            }
+        }
         // Below the ephemeral range and never handed out twice by this process (BatonTestSupport's `freePort`): a
         // private cluster's port stays free while it is stopped, which an ephemeral one might not.
         port = freePort()
@@ -138,8 +154,8 @@ public final class PostgresCluster: Sendable {
     private func launch() throws(ClusterError) {
         guard postmaster.withLock({ $0 == nil }) else { return }
         let arguments = asUser + [
-            "\(Self.binaries)/postgres", "-D", data, "-k", directory.path, "-h", "127.0.0.1", "-p", "\(port)",
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
+            "\(Self.binaries)/postgres", "-D", data, "-k", directory.path, "-h", listenAddresses.joined(separator: ","),
+            "-p", "\(port)", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
         ]
         let server = Process()
         server.executableURL = URL(fileURLWithPath: arguments[0])
@@ -270,5 +286,6 @@ public final class PostgresCluster: Sendable {
     }
 
     /// `database` as `BATON_DB` names it, for a `baton` child process (the cluster trusts loopback: no password).
-    public func url(database: String) -> String { "postgres://\(Self.user)@127.0.0.1:\(port)/\(database)" }
+    /// `host`: 127.0.0.1, or the address ``makePrivate(alsoListeningOn:)`` named, for processes in other namespaces.
+    public func url(database: String, host: String = "127.0.0.1") -> String { "postgres://\(Self.user)@\(host):\(port)/\(database)" }
 }
