@@ -1,4 +1,5 @@
 import BatonCore
+import BatonPostgresTestSupport
 import BatonStore
 import BatonTestSupport
 import Foundation
@@ -12,37 +13,46 @@ let composeAvailable =
     FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-compose")
     && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
 
-/// No Docker engine runs here, so the compose topology runs as local processes: the services, commands
+/// No Docker engine runs here, so each compose topology runs as local processes: the services, commands
 /// and environment variables are read from `docker-compose config` itself, and only what a container
-/// network would provide is rewritten (service host names → 127.0.0.1 with distinct ports, `/data` → a
-/// temporary directory, `0.0.0.0` → loopback).
+/// network would provide is rewritten (service host names → 127.0.0.1 with distinct ports, `/data` and the
+/// secrets' files → a temporary directory, `0.0.0.0` → loopback). compose.yml's `postgres` service is a private
+/// PostgreSQL cluster of the test's own (its `baton` database), and its one-off `keys` service is `baton
+/// dispatch-keys` into the directory its secrets name.
 @Suite(
-    "compose.sqlite.yml as local processes", .serialized, .timeLimit(.minutes(2)),
-    .enabled(if: composeAvailable, "docker-compose and /usr/bin/python3 with PyYAML are needed to read compose.sqlite.yml"))
+    "compose files as local processes", .serialized, .timeLimit(.minutes(3)),
+    .enabled(if: composeAvailable, "docker-compose and /usr/bin/python3 with PyYAML are needed to read the compose files"))
 struct ComposeTopologyTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     struct Service: Decodable {
-        var command: [String]
+        var command: [String]?
         var environment: [String: String]
     }
 
+    struct Project: Decodable {
+        var services: [String: Service]
+        /// Secret name → the file compose mounts at `/run/secrets/<name>`.
+        var secrets: [String: String]
+    }
+
     /// The resolved compose file as JSON: `docker-compose config` piped through PyYAML.
-    static func services(token: String) throws -> [String: Service] {
+    static func project(_ file: String, token: String) throws -> Project {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = [
             "-c",
-            #"docker-compose -f compose.sqlite.yml config | /usr/bin/python3 -c 'import yaml,json,sys; d=yaml.safe_load(sys.stdin); print(json.dumps({k: {"command": v["command"], "environment": v.get("environment", {})} for k, v in d["services"].items()}))'"#,
+            #"docker-compose -f "$0" config | /usr/bin/python3 -c 'import yaml,json,sys; d=yaml.safe_load(sys.stdin); print(json.dumps({"services": {k: {"command": v.get("command"), "environment": v.get("environment", {})} for k, v in d["services"].items()}, "secrets": {k: v["file"] for k, v in d.get("secrets", {}).items()}}))'"#,
+            file,
         ]
         process.currentDirectoryURL = packageRoot
-        process.environment = ["PATH": "/usr/bin:/bin", "BATON_API_TOKEN": token]
+        process.environment = ["PATH": "/usr/bin:/bin", "BATON_API_TOKEN": token, "POSTGRES_PASSWORD": "compose-check"]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return try JSONDecoder().decode([String: Service].self, from: data)
+        return try JSONDecoder().decode(Project.self, from: data)
     }
 
     func request(_ method: String, _ url: String, token: String, body: String? = nil) async throws -> (Int, Data) {
@@ -56,18 +66,34 @@ struct ComposeTopologyTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
-    @Test func theComposeTopologyRunsAJobOnceAndReportsItsLeaderAndStandby() async throws {
+    @Test(arguments: ["compose.sqlite.yml", "compose.yml"])
+    func theComposeTopologyRunsAJobOnceAndReportsItsLeaderAndStandby(file: String) async throws {
         let token = "topology-\(UUID().uuidString)"
-        let services = try Self.services(token: token)
-        #expect(Set(services.keys) == ["keys", "migrate", "scheduler-a", "scheduler-b", "executor", "gateway"])
+        let project = try Self.project(file, token: token)
+        let services = project.services
+        let onPostgres = services["postgres"] != nil
+        let roles: Set<String> = ["keys", "migrate", "scheduler-a", "scheduler-b", "executor", "gateway"]
+        #expect(Set(services.keys) == (onPostgres ? roles.union(["postgres"]) : roles))
         let workspace = try Workspace()
         let ports = ["scheduler-a": freePort(), "scheduler-b": freePort()]
         let httpPort = freePort()
         var metricsAddresses: [String: String] = [:]
+        // compose.yml: the `postgres` service, and the key files its secrets name.
+        let keysDirectory = workspace.directory.appendingPathComponent("keys").path
+        var database: (cluster: PostgresCluster, url: String)?
+        if onPostgres {
+            let cluster = try await PostgresCluster.makePrivate()
+            try await cluster.createDatabase("baton")
+            database = (cluster, cluster.url(database: "baton"))
+        }
         func localize(_ environment: [String: String]) -> [String: String] {
             environment.mapValues { value in
                 var value = value.replacingOccurrences(of: "/data/", with: workspace.directory.path + "/")
                 for (host, port) in ports { value = value.replacingOccurrences(of: "\(host):7710", with: "127.0.0.1:\(port)") }
+                for (name, source) in project.secrets where value == "/run/secrets/\(name)" {
+                    value = keysDirectory + "/" + URL(fileURLWithPath: source).lastPathComponent
+                }
+                if let database, value.hasPrefix("postgres://") { value = database.url }
                 return value
             }
         }
@@ -83,7 +109,11 @@ struct ComposeTopologyTests {
                 environment["BATON_METRICS_BIND"] = address
                 metricsAddresses[instance ?? name] = address
             }
-            let command = service.command.map { $0.replacingOccurrences(of: "/data/", with: workspace.directory.path + "/") }
+            // compose.yml's `keys` runs a shell as root to hand the files to the image's user: here, the command alone.
+            let command =
+                name == "keys" && onPostgres
+                ? ["dispatch-keys", "--dir", keysDirectory]
+                : (service.command ?? []).map { $0.replacingOccurrences(of: "/data/", with: workspace.directory.path + "/") }
             return try BatonProcess(command, environment: environment, directory: workspace.directory, name: instance ?? name)
         }
 
@@ -135,6 +165,9 @@ struct ComposeTopologyTests {
             }
             #expect(ready, "\(name) /readyz did not answer 200")
         }
+        // Each file ran on its own backend: an SQLite file in the data directory only for compose.sqlite.yml.
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: workspace.directory.path)) ?? []
+        #expect(files.contains { $0.hasSuffix(".sqlite") } == !onPostgres, "\(file): data directory holds \(files)")
         // Commands are off in compose: the gateway refuses a command job.
         let (refused, _) = try await request(
             "POST", base + "/v1/jobs", token: token,

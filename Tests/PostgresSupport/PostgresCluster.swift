@@ -286,6 +286,15 @@ public final class PostgresCluster: Sendable {
     }
 
     /// `database` as `BATON_DB` names it, for a `baton` child process (the cluster trusts loopback: no password).
+    /// Creates an empty database `name` (letters, digits and `_`: an identifier, which cannot be a bind parameter), as
+    /// a PostgreSQL image's `POSTGRES_DB` does.
+    public func createDatabase(_ name: String) async throws {
+        let admin = PostgresClient(configuration: configuration(database: "postgres", maximumConnections: 1))
+        let run = Task { await admin.run() }
+        defer { run.cancel() }
+        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+    }
+
     /// `host`: 127.0.0.1, or the address ``makePrivate(alsoListeningOn:)`` named, for processes in other namespaces.
     public func url(database: String, host: String = "127.0.0.1") -> String { "postgres://\(Self.user)@\(host):\(port)/\(database)" }
 }
