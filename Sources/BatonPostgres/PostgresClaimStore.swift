@@ -237,7 +237,7 @@ struct EndedAttempt: Encodable {
                     output text, state text, reason text, not_before bigint, handed_back boolean)
             ), moved AS (
                 UPDATE ticket SET state = u.state, reason = u.reason, not_before = COALESCE(u.not_before, ticket.not_before),
-                    finished_at = CASE WHEN u.state IN (\(unescaped: finalStates)) THEN \(now.milliseconds) END,
+                    finished_at = CASE WHEN \(unescaped: TicketPredicate.isFinal("u.state")) THEN \(now.milliseconds) END,
                     claim_token = NULL, lease_expires_at = NULL,
                     attempt = ticket.attempt - CASE WHEN u.handed_back THEN 1 ELSE 0 END
                 FROM u WHERE ticket.seq = u.seq
@@ -253,7 +253,4 @@ struct EndedAttempt: Encodable {
             FROM u WHERE NOT u.handed_back AND attempt.ticket_seq = u.seq AND attempt.number = u.number
             """, logger: logger)
     }
-
-    /// `'succeeded', 'failed', …`: the states whose move sets `finished_at`.
-    private static let finalStates = TicketState.allCases.filter(\.isFinal).map(\.sqlLiteral).joined(separator: ", ")
 }

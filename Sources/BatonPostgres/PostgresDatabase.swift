@@ -230,7 +230,7 @@ final class LeaseRace: Sendable {
     /// the group awaits its children before returning, so the closure never outlives that call, and exactly one
     /// child task calls it, once, while the calling task only waits, so it never runs concurrently with itself or
     /// with the caller.
-    struct Body<T>: @unchecked Sendable {
+    struct Body<T>: @unchecked Sendable {  // safe: called once, by one child task, inside a group that awaits it (above)
         let run: (PostgresConnection) async throws -> T
         init(_ run: @escaping (PostgresConnection) async throws -> T) { self.run = run }
     }

@@ -142,7 +142,7 @@ package enum PostgresTicketRows {
             SELECT t.id, t.job_id, t.job_name, t.revision, t.queue, t.slot, t.manual, NULLIF(t.idempotency_key, ''), t.state,
                 NULLIF(t.reason, ''), NULLIF(t.detail, ''), NULLIF(t.epoch, \(absent)), t.not_before, NULLIF(t.deadline, \(absent)),
                 t.deadline_if_newer, t.serialized, t.max_attempts, \(now.milliseconds),
-                CASE WHEN t.state IN \(unescaped: finalStates) THEN \(now.milliseconds) END
+                CASE WHEN \(unescaped: TicketPredicate.isFinal("t.state")) THEN \(now.milliseconds) END
             FROM unnest(
                 \(tickets.map { PostgresCodec.bytes($0.id) })::bytea[], \(tickets.map(\.jobID.rawValue))::text[],
                 \(tickets.map(\.jobName))::text[], \(tickets.map(\.revision))::bigint[], \(tickets.map(\.queue))::text[],
@@ -170,7 +170,6 @@ package enum PostgresTicketRows {
 
     /// The sentinel for an absent time or epoch in ``insertMany(_:_:now:logger:)``'s arrays.
     package static let absent = Int64.min
-    private static let finalStates = "(" + TicketState.allCases.filter(\.isFinal).map(\.sqlLiteral).joined(separator: ", ") + ")"
 
     /// Cancel of every unfinished ticket of a job (deleted, or its overlap policy replaces them): the claimable ones
     /// end `cancelled`, running ones are asked to stop.

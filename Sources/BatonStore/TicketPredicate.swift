@@ -29,6 +29,11 @@ package enum TicketPredicate {
     /// ``TicketState/final``, likewise: what purge may delete (`ticket_finished`).
     package static let finished = "finished_at IS NOT NULL"
 
+    /// `column IN ('succeeded', …)`: whether a state value, such as a row's new state in a batched move, is final
+    /// (``TicketState/final``); the move that sets it also sets `finished_at`.
+    package static func isFinal(_ column: String) -> String { "\(column) IN (\(finalLiterals))" }
+    private static let finalLiterals = TicketState.allCases.filter(\.isFinal).map(\.sqlLiteral).joined(separator: ", ")
+
     /// The `detail` a misfired ticket gets.
     package static let misfireDetail = "not claimed by its start deadline (slot + misfireGrace)"
 }

@@ -158,26 +158,18 @@ struct DispatchSecurityTests {
         let workspace = try Workspace()
         let database = try BatonDatabase(StoreConfiguration(path: workspace.databasePath))
         try database.migrate()
-        let keysDirectory = workspace.directory.appendingPathComponent("keys")
-        let keys = try run(["dispatch-keys", "--dir", keysDirectory.path], [:], in: workspace, name: "keys")
-        #expect(await keys.waitForExit() == 0)
-        func key(_ name: String) -> String { keysDirectory.appendingPathComponent(name).path }
+        let keys = try await DispatchKeySet(workspace)
         let endpoint = "tcp://127.0.0.1:\(freePort())"
         let base = ["BATON_DB": workspace.databasePath, "BATON_DISPATCH_BIND": endpoint, "BATON_SCHEDULERS": endpoint]
-        let scheduler = try run(
-            ["scheduler"],
-            base.merging(["BATON_DISPATCH_SECRET_KEY_FILE": key("scheduler.secret"), "BATON_DISPATCH_CLIENT_KEYS_FILE": key("clients")]) { $1 },
-            in: workspace, name: "scheduler")
-        let executor = try run(
-            ["executor"],
-            base.merging(["BATON_DISPATCH_SECRET_KEY_FILE": key("executor.secret"), "BATON_DISPATCH_SERVER_KEY_FILE": key("scheduler.public")]) { $1 },
-            in: workspace, name: "executor")
+        let scheduler = try run(["scheduler"], base.merging(keys.scheduler) { $1 }, in: workspace, name: "scheduler")
+        let executor = try run(["executor"], base.merging(keys.executor) { $1 }, in: workspace, name: "executor")
         defer {
             scheduler.signal(SIGKILL)
             executor.signal(SIGKILL)
         }
+        let serverKeyFile = try #require(keys.executor["BATON_DISPATCH_SERVER_KEY_FILE"])
         let serverKey = try #require(
-            CurvePublicKey(z85: try String(contentsOfFile: key("scheduler.public"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            CurvePublicKey(z85: try String(contentsOfFile: serverKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
 
         // Three plaintext strangers and two with keys of their own, not on the allow list.
         let strangers = try Strangers(endpoint: endpoint, curveFrom: 3, serverKey: serverKey)

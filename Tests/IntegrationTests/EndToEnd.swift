@@ -60,18 +60,6 @@ final class E2ECluster {
         return try start(["executor"], id: id, environment: environment.merging(extra) { _, new in new }, launcher: launcher)
     }
 
-    /// A CURVE key set from `baton dispatch-keys --dir`, as the settings each role reads: what a cluster whose
-    /// dispatch port is on a real network uses (a scheduler refuses a non-loopback bind without keys).
-    func dispatchKeys() async throws -> (scheduler: [String: String], executor: [String: String]) {
-        let keys = try await DispatchKeySet(workspace)
-        return (keys.scheduler, keys.executor)
-    }
-
-    struct KeyGenerationFailed: Error {
-        var status: Int32
-        var log: String
-    }
-
     private func start(_ arguments: [String], id: String, environment: [String: String], launcher: [String] = []) throws -> BatonProcess {
         starts[id, default: 0] += 1
         let name = starts[id]! == 1 ? id : "\(id).\(starts[id]!)"
@@ -130,16 +118,22 @@ func httpJob(
 
 func wallNow() -> Timestamp { SystemWallClock().now() }
 
-/// A CURVE key set from `baton dispatch-keys --dir`, as the settings each role reads.
+/// A CURVE key set from `baton dispatch-keys --dir`, as the settings each role reads: what a cluster whose dispatch
+/// port is on a real network uses (a scheduler refuses a non-loopback bind without keys).
 struct DispatchKeySet {
     let scheduler: [String: String]
     let executor: [String: String]
+
+    struct GenerationFailed: Error {
+        var status: Int32
+        var log: String
+    }
 
     init(_ workspace: Workspace) async throws {
         let directory = workspace.directory.appendingPathComponent("keys")
         let maker = try BatonProcess(["dispatch-keys", "--dir", directory.path], environment: [:], directory: workspace.directory, name: "keys")
         let status = await maker.waitForExit()
-        guard status == 0 else { throw E2ECluster.KeyGenerationFailed(status: status, log: maker.log) }
+        guard status == 0 else { throw GenerationFailed(status: status, log: maker.log) }
         func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
         scheduler = ["BATON_DISPATCH_SECRET_KEY_FILE": file("scheduler.secret"), "BATON_DISPATCH_CLIENT_KEYS_FILE": file("clients")]
         executor = ["BATON_DISPATCH_SECRET_KEY_FILE": file("executor.secret"), "BATON_DISPATCH_SERVER_KEY_FILE": file("scheduler.public")]

@@ -35,7 +35,7 @@ extension EndToEndTests {
             let cluster = try await E2ECluster(.sqlite)
             cluster.reserveSchedulers(["sched"], host: namespace.hostAddress)
             // The dispatch port is on the veth link, not loopback, so it needs CURVE keys as in a deploy.
-            let keys = try await cluster.dispatchKeys()
+            let keys = try await DispatchKeySet(cluster.workspace)
             try cluster.scheduler("sched", leaseTTL: "3s", extra: keys.scheduler)
             let executor = try cluster.executor(
                 "exec-ns", extra: keys.executor.merging(["BATON_CLAIM_TTL": "3s", "BATON_ALLOW_COMMANDS": "true"]) { $1 },

@@ -116,19 +116,21 @@ final class TestDatabase {
     /// nil on PostgreSQL, whose files no `baton` process writes.
     func integrityCheck() throws -> [String]? {
         guard backend == .sqlite else { return nil }
+        return try readOnlyQueue().read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+
+    /// The SQLite file opened read-only, waiting up to 10 s for a writer: for checks beside the running processes.
+    private func readOnlyQueue() throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(10)
-        return try DatabaseQueue(path: url, configuration: configuration).read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        return try DatabaseQueue(path: url, configuration: configuration)
     }
 
     private func scalar(_ sql: String) async throws -> Int64? {
         switch backend {
         case .sqlite:
-            var configuration = Configuration()
-            configuration.readonly = true
-            configuration.busyMode = .timeout(10)
-            return try await DatabaseQueue(path: url, configuration: configuration).read { db in try Int64.fetchOne(db, sql: sql) }
+            return try await readOnlyQueue().read { db in try Int64.fetchOne(db, sql: sql) }
         case .postgres:
             return try await #require(postgres).scalar(sql)
         }

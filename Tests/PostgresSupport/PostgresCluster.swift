@@ -97,11 +97,11 @@ public final class PostgresCluster: Sendable {
         // its `postmaster.pid` (absent when it was stopped cleanly) and removes the directory.
         let pidFile = Self.quoted(data + "/postmaster.pid")
         let watchdog = """
-            while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
+            while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done  # polls: another process's exit gives no event to await
             pg=$(head -n 1 \(pidFile) 2>/dev/null)
             if [ -n "$pg" ] && kill -0 "$pg" 2>/dev/null; then
                 kill -TERM "$pg" 2>/dev/null
-                i=0; while kill -0 "$pg" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+                i=0; while kill -0 "$pg" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done  # bounded: 10 s
                 kill -KILL "$pg" 2>/dev/null
             fi
             rm -rf \(Self.quoted(directory.path))

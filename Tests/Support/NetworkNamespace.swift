@@ -47,18 +47,28 @@ public final class NetworkNamespace {
         hostAddress = "\(prefix).\(last + 1)"
         namespaceAddress = "\(prefix).\(last + 2)"
         do {
-            try NetworkNamespace.check(["netns", "add", name])
-            try NetworkNamespace.check(["link", "add", hostInterface, "type", "veth", "peer", "name", peer])
-            try NetworkNamespace.check(["link", "set", peer, "netns", name])
-            try NetworkNamespace.check(["addr", "add", "\(hostAddress)/30", "dev", hostInterface])
-            try NetworkNamespace.check(["link", "set", hostInterface, "up"])
-            try NetworkNamespace.check(["netns", "exec", name, NetworkNamespace.ip ?? "ip", "addr", "add", "\(namespaceAddress)/30", "dev", peer])
-            try NetworkNamespace.check(["netns", "exec", name, NetworkNamespace.ip ?? "ip", "link", "set", peer, "up"])
-            try NetworkNamespace.check(["netns", "exec", name, NetworkNamespace.ip ?? "ip", "link", "set", "lo", "up"])
+            try NetworkNamespace.create(
+                name, hostInterface: hostInterface, peer: peer, inside: "\(namespaceAddress)/30",
+                hostEnd: ["addr", "add", "\(hostAddress)/30", "dev", hostInterface])
         } catch {
             destroy()
             throw error
         }
+    }
+
+    /// Creates namespace `name` and a veth pair into it: the peer end, inside, gets `address` (CIDR) and comes up
+    /// with the namespace's loopback; the host end `hostInterface` is set up by the `ip` command `hostEnd` (an
+    /// address, or a bridge to join) and brought up.
+    static func create(_ name: String, hostInterface: String, peer: String, inside address: String, hostEnd: [String]) throws {
+        let inside = ["netns", "exec", name, ip ?? "ip"]
+        try check(["netns", "add", name])
+        try check(["link", "add", hostInterface, "type", "veth", "peer", "name", peer])
+        try check(["link", "set", peer, "netns", name])
+        try check(hostEnd)
+        try check(["link", "set", hostInterface, "up"])
+        try check(inside + ["addr", "add", address, "dev", peer])
+        try check(inside + ["link", "set", peer, "up"])
+        try check(inside + ["link", "set", "lo", "up"])
     }
 
     /// Runs a command inside the namespace when prefixed to it (`ip netns exec` execs in place, keeping the PID).

@@ -65,17 +65,11 @@ public final class VirtualNetwork {
         let number = hosts.count + 2
         let tag = "\(bridge.dropFirst(3))\(number)"
         let host = Host(name: "baton-host-\(tag)", address: "\(prefix).\(number)", interface: "bvh\(tag)")
-        let peer = "bvn\(tag)"
-        let ip = NetworkNamespace.ip ?? "ip"
-        try NetworkNamespace.check(["netns", "add", host.name])
+        // Recorded first, so that ``destroy()`` removes whatever part of it was made.
         hosts.append(host)
-        try NetworkNamespace.check(["link", "add", host.interface, "type", "veth", "peer", "name", peer])
-        try NetworkNamespace.check(["link", "set", peer, "netns", host.name])
-        try NetworkNamespace.check(["link", "set", host.interface, "master", bridge])
-        try NetworkNamespace.check(["link", "set", host.interface, "up"])
-        try NetworkNamespace.check(["netns", "exec", host.name] + [ip, "addr", "add", "\(host.address)/24", "dev", peer])
-        try NetworkNamespace.check(["netns", "exec", host.name] + [ip, "link", "set", peer, "up"])
-        try NetworkNamespace.check(["netns", "exec", host.name] + [ip, "link", "set", "lo", "up"])
+        try NetworkNamespace.create(
+            host.name, hostInterface: host.interface, peer: "bvn\(tag)", inside: "\(host.address)/24",
+            hostEnd: ["link", "set", host.interface, "master", bridge])
         return host
     }
 
